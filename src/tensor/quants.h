@@ -1,0 +1,102 @@
+/* tensor (internal): block layouts of the quantized types, bit-exact with
+ * ggml's so GGUF data is used in place. */
+#ifndef OLLAMA_TENSOR_QUANTS_H
+#define OLLAMA_TENSOR_QUANTS_H
+
+#include <stdint.h>
+
+#include "tensor/tensor.h"
+
+#define QK4_0 32
+#define QK4_1 32
+#define QK5_0 32
+#define QK5_1 32
+#define QK8_0 32
+#define QK8_1 32
+#define QK_K 256
+#define K_SCALE_SIZE 12
+#define QK4_NL 32
+#define QK_MXFP4 32
+
+typedef uint16_t tensor_half;
+
+typedef struct { tensor_half d; uint8_t qs[QK4_0 / 2]; } block_q4_0;
+typedef struct { tensor_half d, m; uint8_t qs[QK4_1 / 2]; } block_q4_1;
+typedef struct { tensor_half d; uint8_t qh[4]; uint8_t qs[QK5_0 / 2]; } block_q5_0;
+typedef struct { tensor_half d, m; uint8_t qh[4]; uint8_t qs[QK5_1 / 2]; } block_q5_1;
+typedef struct { tensor_half d; int8_t qs[QK8_0]; } block_q8_0;
+/* d = scale, s = d * sum(qs) */
+typedef struct { tensor_half d, s; int8_t qs[QK8_1]; } block_q8_1;
+
+typedef struct {
+    uint8_t scales[QK_K / 16]; /* 4-bit scales and mins */
+    uint8_t qs[QK_K / 4];      /* 2-bit quants */
+    tensor_half d, dmin;
+} block_q2_K;
+typedef struct {
+    uint8_t hmask[QK_K / 8];   /* high bit */
+    uint8_t qs[QK_K / 4];      /* low 2 bits */
+    uint8_t scales[12];        /* 6-bit scales */
+    tensor_half d;
+} block_q3_K;
+typedef struct {
+    tensor_half d, dmin;
+    uint8_t scales[K_SCALE_SIZE]; /* 6-bit scales and mins */
+    uint8_t qs[QK_K / 2];
+} block_q4_K;
+typedef struct {
+    tensor_half d, dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qh[QK_K / 8];
+    uint8_t qs[QK_K / 2];
+} block_q5_K;
+typedef struct {
+    uint8_t ql[QK_K / 2];
+    uint8_t qh[QK_K / 4];
+    int8_t scales[QK_K / 16];
+    tensor_half d;
+} block_q6_K;
+/* Activation type of the K-quants: float scale, bsums of 16-element groups. */
+typedef struct {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];
+} block_q8_K;
+
+typedef struct { tensor_half d; uint8_t qs[QK4_NL / 2]; } block_iq4_nl;
+typedef struct {
+    tensor_half d;
+    uint16_t scales_h;
+    uint8_t scales_l[QK_K / 64];
+    uint8_t qs[QK_K / 2];
+} block_iq4_xs;
+typedef struct { uint8_t e; uint8_t qs[QK_MXFP4 / 2]; } block_mxfp4;
+
+_Static_assert(sizeof(block_q4_0) == 18, "q4_0");
+_Static_assert(sizeof(block_q4_1) == 20, "q4_1");
+_Static_assert(sizeof(block_q5_0) == 22, "q5_0");
+_Static_assert(sizeof(block_q5_1) == 24, "q5_1");
+_Static_assert(sizeof(block_q8_0) == 34, "q8_0");
+_Static_assert(sizeof(block_q8_1) == 36, "q8_1");
+_Static_assert(sizeof(block_q2_K) == 84, "q2_K");
+_Static_assert(sizeof(block_q3_K) == 110, "q3_K");
+_Static_assert(sizeof(block_q4_K) == 144, "q4_K");
+_Static_assert(sizeof(block_q5_K) == 176, "q5_K");
+_Static_assert(sizeof(block_q6_K) == 210, "q6_K");
+_Static_assert(sizeof(block_q8_K) == 292, "q8_K");
+_Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl");
+_Static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs");
+_Static_assert(sizeof(block_mxfp4) == 17, "mxfp4");
+
+/* Kernel tables: each ISA file fills the entries it has (NULL = inherit). */
+typedef struct tensor_kernels {
+    tensor_vec_dot_fn vec_dot[TENSOR_TYPE_COUNT];
+    tensor_from_float_fn from_float[TENSOR_TYPE_COUNT]; /* activation quantizers */
+    tensor_to_float_fn to_float[TENSOR_TYPE_COUNT];
+} tensor_kernels;
+
+void tensor_kernels_scalar(tensor_kernels *k);
+void tensor_kernels_avx2(tensor_kernels *k);
+void tensor_kernels_avx512(tensor_kernels *k);
+
+#endif

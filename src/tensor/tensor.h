@@ -1,0 +1,95 @@
+/* tensor: numeric types and the kernels over them.
+ * Owns: the type traits table (block size, bytes, to_float, quantize,
+ * vec_dot with its activation type) for every supported ggml type, the
+ * scalar reference kernels and the ISA kernels (AVX2, AVX-512) chosen at
+ * start-up from CPUID, matmul over a thread pool, and the elementwise ops
+ * (rmsnorm, rope, softmax, silu, gelu). */
+#ifndef OLLAMA_TENSOR_H
+#define OLLAMA_TENSOR_H
+
+#include "base/base.h"
+
+/* ggml type ids, as stored in GGUF files. */
+enum tensor_type {
+    TENSOR_F32 = 0, TENSOR_F16 = 1, TENSOR_Q4_0 = 2, TENSOR_Q4_1 = 3,
+    TENSOR_Q5_0 = 6, TENSOR_Q5_1 = 7, TENSOR_Q8_0 = 8, TENSOR_Q8_1 = 9,
+    TENSOR_Q2_K = 10, TENSOR_Q3_K = 11, TENSOR_Q4_K = 12, TENSOR_Q5_K = 13,
+    TENSOR_Q6_K = 14, TENSOR_Q8_K = 15,
+    TENSOR_IQ4_NL = 20, TENSOR_IQ4_XS = 23,
+    TENSOR_I8 = 24, TENSOR_I16 = 25, TENSOR_I32 = 26, TENSOR_I64 = 27, TENSOR_F64 = 28,
+    TENSOR_BF16 = 30, TENSOR_MXFP4 = 39,
+    TENSOR_TYPE_COUNT = 40
+};
+
+typedef void (*tensor_to_float_fn)(const void *src, float *dst, int64_t n);
+typedef void (*tensor_from_float_fn)(const float *src, void *dst, int64_t n);
+/* s = dot(x[0..n), y[0..n)); x is of the weight type, y of its vec_dot_type. */
+typedef void (*tensor_vec_dot_fn)(int n, float *s, const void *x, const void *y);
+
+typedef struct tensor_traits {
+    const char *name;        /* "Q4_K" */
+    int blck_size;           /* elements per block */
+    size_t type_size;        /* bytes per block */
+    bool is_quantized;
+    tensor_to_float_fn to_float;     /* NULL if unsupported */
+    tensor_from_float_fn from_float; /* quantize a row; NULL if unsupported */
+    tensor_vec_dot_fn vec_dot;       /* NULL if unsupported */
+    enum tensor_type vec_dot_type;   /* what activations are quantized to */
+} tensor_traits;
+
+/* Instruction-set levels, in increasing order. */
+enum tensor_isa { TENSOR_ISA_SCALAR = 0, TENSOR_ISA_AVX2 = 1, TENSOR_ISA_AVX512 = 2 };
+
+/* Detects the CPU once and installs the best kernels (idempotent, thread-safe).
+ * OLLAMA_ISA=scalar|avx2|avx512 caps the level (for tests and debugging). */
+void tensor_init(void);
+enum tensor_isa tensor_isa_detected(void);  /* what the CPU supports */
+enum tensor_isa tensor_isa_active(void);    /* what is installed */
+const char *tensor_isa_name(enum tensor_isa isa);
+
+/* Traits with the active kernels; NULL for unknown ids. */
+const tensor_traits *tensor_get_traits(enum tensor_type t);
+/* Traits for an explicit ISA level (kernels fall back to lower levels where
+ * a level has none); used by tests to compare each kernel with scalar. */
+const tensor_traits *tensor_get_traits_isa(enum tensor_type t, enum tensor_isa isa);
+const char *tensor_type_name(enum tensor_type t);
+/* Parses "Q4_K", "q4_k" ...; returns -1 if unknown. */
+int tensor_type_from_name(const char *name);
+/* Bytes of a row of n elements; 0 if n is not a multiple of the block size
+ * or the type is unknown. */
+size_t tensor_row_size(enum tensor_type t, int64_t n);
+bool tensor_type_valid(uint32_t t);
+
+/* Half and bfloat16 conversion. */
+float tensor_f16_to_f32(uint16_t h);
+uint16_t tensor_f32_to_f16(float f);
+float tensor_bf16_to_f32(uint16_t h);
+uint16_t tensor_f32_to_bf16(float f);
+
+/* ---- thread pool ----
+ * Persistent workers that spin briefly between jobs, then sleep, so decode
+ * steps pay no thread start-up. */
+typedef struct tensor_pool tensor_pool;
+/* fn is called once per thread with ith in [0, nth). */
+typedef void (*tensor_task_fn)(void *ctx, int ith, int nth);
+tensor_pool *tensor_pool_new(int n_threads);
+void tensor_pool_free(tensor_pool *p);
+int tensor_pool_size(const tensor_pool *p);
+/* Runs fn on every thread (the caller is thread 0) and waits for all. */
+void tensor_pool_run(tensor_pool *p, tensor_task_fn fn, void *ctx);
+
+/* ---- matmul ----
+ * Y[t][o] = sum_i W[o][i] * X[t][i] for n_tok rows of X (F32, n_in each),
+ * W of type wtype with n_out rows. X is quantized to W's vec_dot_type once.
+ * scratch must hold tensor_matmul_scratch_size(wtype, n_in, n_tok) bytes. */
+size_t tensor_matmul_scratch_size(enum tensor_type wtype, int n_in, int n_tok);
+void tensor_matmul(tensor_pool *pool, const void *W, enum tensor_type wtype, const float *X,
+                   float *Y, int n_in, int n_out, int n_tok, void *scratch);
+
+/* ---- elementwise ops (single-threaded, vectorised by the compiler) ---- */
+void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+void tensor_softmax(float *x, int n);
+void tensor_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) * up */
+void tensor_gelu(float *x, int n);
+
+#endif
