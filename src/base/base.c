@@ -28,7 +28,14 @@ void oc_error_prefix(oc_error *err, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    size_t n = strlen(prefix);
+    if (n > sizeof err->msg - 3) n = sizeof err->msg - 3;
+    memcpy(err->msg, prefix, n);
+    memcpy(err->msg + n, ": ", 2);
+    size_t room = sizeof err->msg - n - 3, olen = strnlen(old, sizeof old - 1);
+    if (olen > room) olen = room;
+    memcpy(err->msg + n + 2, old, olen);
+    err->msg[n + 2 + olen] = 0;
 }
 
 static int log_threshold(void) {
