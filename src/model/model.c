@@ -1,0 +1,268 @@
+/* model: loading a GGUF model — hyper-parameters, tensor binding by name
+ * with shape checks, KV cache and scratch allocation. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+model_params model_default_params(void) {
+    return (model_params){.n_ctx = 0, .n_batch = 512, .n_threads = 0, .kv_type = TENSOR_F16};
+}
+
+static int arch_int(const gguf_file *f, const char *arch, const char *key, int64_t def) {
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", arch, key);
+    return (int)gguf_get_int(f, full, def);
+}
+
+static float arch_float(const gguf_file *f, const char *arch, const char *key, double def) {
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", arch, key);
+    return (float)gguf_get_float(f, full, def);
+}
+
+static int read_hparams(model *m, oc_error *err) {
+    model_hparams *hp = &m->hp;
+    const gguf_file *f = m->gguf;
+    char *arch = gguf_get_string(f, "general.architecture");
+    if (!arch) return oc_fail(err, "missing general.architecture");
+    snprintf(hp->arch, sizeof hp->arch, "%s", arch);
+    free(arch);
+    if (strcmp(hp->arch, "llama") != 0 && strcmp(hp->arch, "mistral") != 0 && strcmp(hp->arch, "qwen2") != 0)
+        return oc_fail(err, "unsupported model architecture '%s'", hp->arch);
+    const char *a = hp->arch;
+    hp->n_embd = arch_int(f, a, "embedding_length", 0);
+    hp->n_layer = arch_int(f, a, "block_count", 0);
+    hp->n_head = arch_int(f, a, "attention.head_count", 0);
+    hp->n_head_kv = arch_int(f, a, "attention.head_count_kv", hp->n_head);
+    hp->n_ff = arch_int(f, a, "feed_forward_length", 0);
+    hp->n_ctx_train = arch_int(f, a, "context_length", 2048);
+    hp->norm_eps = arch_float(f, a, "attention.layer_norm_rms_epsilon", 1e-5);
+    hp->rope_base = arch_float(f, a, "rope.freq_base", 10000.0);
+    hp->rope_neox = strcmp(a, "qwen2") == 0;
+    if (hp->n_embd <= 0 || hp->n_layer <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0 || hp->n_ff <= 0 ||
+        hp->n_layer > 4096 || hp->n_embd > 1 << 20 || hp->n_ff > 1 << 22 || hp->n_head > 4096)
+        return oc_fail(err, "invalid hyper-parameters (embedding %d, layers %d, heads %d/%d, ffn %d)",
+                       hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff);
+    if (hp->n_head % hp->n_head_kv != 0)
+        return oc_fail(err, "head count %d is not a multiple of kv head count %d", hp->n_head, hp->n_head_kv);
+    hp->head_dim = arch_int(f, a, "attention.key_length", hp->n_embd / hp->n_head);
+    hp->n_rot = arch_int(f, a, "rope.dimension_count", hp->head_dim);
+    if (hp->head_dim <= 0 || hp->head_dim > 1024 || hp->n_rot <= 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2)
+        return oc_fail(err, "invalid head size %d / rope dimensions %d", hp->head_dim, hp->n_rot);
+    hp->rope_scale = 1.0f;
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+    char *scaling = gguf_get_string(f, key);
+    if (scaling && strcmp(scaling, "linear") == 0) {
+        float factor = arch_float(f, a, "rope.scaling.factor", 1.0);
+        if (factor > 0) hp->rope_scale = factor;
+    }
+    free(scaling);
+    return 0;
+}
+
+/* Binds a 2-D weight and checks its shape; type must have a vec_dot. */
+static int bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err) {
+    const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
+    if (!t) {
+        if (optional) return 0;
+        return oc_fail(err, "missing tensor '%s'", name);
+    }
+    if (t->ne[0] != n_in || t->ne[1] != n_out || t->ne[2] != 1 || t->ne[3] != 1)
+        return oc_fail(err, "tensor '%s' has shape [%lld, %lld], expected [%d, %d]", name,
+                       (long long)t->ne[0], (long long)t->ne[1], n_in, n_out);
+    const tensor_traits *tr = tensor_get_traits((enum tensor_type)t->type);
+    if (!tr || !tr->vec_dot || !tr->to_float)
+        return oc_fail(err, "tensor '%s' has unsupported type %s", name, tensor_type_name((enum tensor_type)t->type));
+    *w = (weight){.data = t->data, .type = (enum tensor_type)t->type, .n_in = n_in, .n_out = n_out};
+    return 0;
+}
+
+/* Loads a 1-D vector as an owned F32 copy (norms and biases are small). */
+static int load_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err) {
+    *out = NULL;
+    const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
+    if (!t) return optional ? 0 : oc_fail(err, "missing tensor '%s'", name);
+    if (t->ne[0] != n || t->ne[1] != 1 || t->ne[2] != 1 || t->ne[3] != 1)
+        return oc_fail(err, "tensor '%s' has %lld elements, expected %d", name, (long long)t->ne[0], n);
+    const tensor_traits *tr = tensor_get_traits((enum tensor_type)t->type);
+    if (!tr || !tr->to_float)
+        return oc_fail(err, "tensor '%s' has unsupported type %s", name, tensor_type_name((enum tensor_type)t->type));
+    *out = oc_malloc((size_t)n * sizeof(float));
+    tr->to_float(t->data, *out, n);
+    return 0;
+}
+
+static int bind_layer(model *m, int il, oc_error *err) {
+    const model_hparams *hp = &m->hp;
+    layer *L = &m->layers[il];
+    int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
+    char name[96];
+#define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
+    if (load_vector(m, &L->attn_norm, NAME("attn_norm.weight"), hp->n_embd, false, err) ||
+        load_vector(m, &L->ffn_norm, NAME("ffn_norm.weight"), hp->n_embd, false, err) ||
+        bind_weight(m, &L->wq, NAME("attn_q.weight"), hp->n_embd, q_dim, false, err) ||
+        bind_weight(m, &L->wk, NAME("attn_k.weight"), hp->n_embd, kv_dim, false, err) ||
+        bind_weight(m, &L->wv, NAME("attn_v.weight"), hp->n_embd, kv_dim, false, err) ||
+        bind_weight(m, &L->wo, NAME("attn_output.weight"), q_dim, hp->n_embd, false, err) ||
+        load_vector(m, &L->bq, NAME("attn_q.bias"), q_dim, true, err) ||
+        load_vector(m, &L->bk, NAME("attn_k.bias"), kv_dim, true, err) ||
+        load_vector(m, &L->bv, NAME("attn_v.bias"), kv_dim, true, err) ||
+        load_vector(m, &L->bo, NAME("attn_output.bias"), hp->n_embd, true, err) ||
+        bind_weight(m, &L->w_gate, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, false, err) ||
+        bind_weight(m, &L->w_up, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, false, err) ||
+        bind_weight(m, &L->w_down, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, false, err))
+        return -1;
+#undef NAME
+    return 0;
+}
+
+static int bind_tensors(model *m, oc_error *err) {
+    const model_hparams *hp = &m->hp;
+    if (bind_weight(m, &m->tok_embd, "token_embd.weight", hp->n_embd, hp->n_vocab, false, err) ||
+        load_vector(m, &m->output_norm, "output_norm.weight", hp->n_embd, false, err) ||
+        bind_weight(m, &m->output, "output.weight", hp->n_embd, hp->n_vocab, true, err) ||
+        load_vector(m, &m->rope_freqs, "rope_freqs.weight", hp->n_rot / 2, true, err))
+        return -1;
+    if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
+    m->layers = oc_calloc((size_t)hp->n_layer, sizeof(layer));
+    for (int il = 0; il < hp->n_layer; il++)
+        if (bind_layer(m, il, err)) return -1;
+    return 0;
+}
+
+static size_t max_scratch(const model *m, int n_batch) {
+    const model_hparams *hp = &m->hp;
+    size_t best = tensor_matmul_scratch_size(m->output.type, hp->n_embd, 1);
+    for (int il = 0; il < hp->n_layer; il++) {
+        const layer *L = &m->layers[il];
+        const weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            size_t s = tensor_matmul_scratch_size(ws[i]->type, ws[i]->n_in, n_batch);
+            if (s > best) best = s;
+        }
+    }
+    return best;
+}
+
+static int alloc_state(model *m, oc_error *err) {
+    const model_hparams *hp = &m->hp;
+    model_params *p = &m->params;
+    int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
+    kv_cache *kv = &m->kv;
+    kv->type = p->kv_type;
+    kv->row_bytes = tensor_row_size(kv->type, kv_dim);
+    kv->head_bytes = tensor_row_size(kv->type, hp->head_dim);
+    if (!kv->row_bytes || !kv->head_bytes)
+        return oc_fail(err, "KV cache type %s does not fit head size %d", tensor_type_name(kv->type), hp->head_dim);
+    size_t kv_total = kv->row_bytes * (size_t)p->n_ctx * (size_t)hp->n_layer;
+    kv->k = oc_aligned_alloc(kv_total);
+    kv->v = oc_aligned_alloc(kv_total);
+    memset(kv->k, 0, kv_total);
+    memset(kv->v, 0, kv_total);
+
+    scratch *s = &m->s;
+    size_t nb = (size_t)p->n_batch;
+    s->x = oc_aligned_alloc(nb * hp->n_embd * sizeof(float));
+    s->xb = oc_aligned_alloc(nb * hp->n_embd * sizeof(float));
+    s->q = oc_aligned_alloc(nb * q_dim * sizeof(float));
+    s->att = oc_aligned_alloc(nb * q_dim * sizeof(float));
+    s->k = oc_aligned_alloc(nb * kv_dim * sizeof(float));
+    s->v = oc_aligned_alloc(nb * kv_dim * sizeof(float));
+    s->hb = oc_aligned_alloc(nb * hp->n_ff * sizeof(float));
+    s->hb2 = oc_aligned_alloc(nb * hp->n_ff * sizeof(float));
+    s->logits = oc_aligned_alloc((size_t)hp->n_vocab * sizeof(float));
+    s->quant_bytes = max_scratch(m, p->n_batch);
+    s->quant = oc_aligned_alloc(s->quant_bytes);
+    s->rope_cos = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
+    s->rope_sin = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
+    int nth = tensor_pool_size(m->pool);
+    s->attn_tmp = oc_calloc((size_t)nth, sizeof(float *));
+    for (int i = 0; i < nth; i++)
+        s->attn_tmp[i] = oc_aligned_alloc(((size_t)2 * hp->head_dim + 1) * (size_t)p->n_ctx * sizeof(float));
+    return 0;
+}
+
+static void resolve_params(model *m, const model_params *in) {
+    model_params p = in ? *in : model_default_params();
+    if (p.n_ctx <= 0) p.n_ctx = m->hp.n_ctx_train < 4096 ? m->hp.n_ctx_train : 4096;
+    if (p.n_batch <= 0) p.n_batch = 512;
+    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    if (p.n_threads <= 0) p.n_threads = oc_physical_cores();
+    if (p.kv_type != TENSOR_F32 && p.kv_type != TENSOR_Q8_0) p.kv_type = TENSOR_F16;
+    m->params = p;
+}
+
+model *model_load(const char *path, const model_params *p, oc_error *err) {
+    tensor_init();
+    model *m = oc_calloc(1, sizeof *m);
+    m->gguf = gguf_open(path, err);
+    if (!m->gguf) goto fail;
+    if (read_hparams(m, err)) goto fail;
+    m->tok = tokenizer_load(m->gguf, err);
+    if (!m->tok) goto fail;
+    m->hp.n_vocab = tokenizer_n_vocab(m->tok);
+    if (bind_tensors(m, err)) goto fail;
+    resolve_params(m, p);
+    m->pool = tensor_pool_new(m->params.n_threads);
+    if (alloc_state(m, err)) goto fail;
+    return m;
+fail:
+    oc_error_prefix(err, "load %s", path);
+    model_free(m);
+    return NULL;
+}
+
+static void free_layers(model *m) {
+    if (!m->layers) return;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        layer *L = &m->layers[il];
+        free(L->attn_norm); free(L->ffn_norm);
+        free(L->bq); free(L->bk); free(L->bv); free(L->bo);
+    }
+    free(m->layers);
+}
+
+void model_free(model *m) {
+    if (!m) return;
+    scratch *s = &m->s;
+    if (s->attn_tmp)
+        for (int i = 0; i < tensor_pool_size(m->pool); i++) oc_aligned_free(s->attn_tmp[i]);
+    free(s->attn_tmp);
+    float *bufs[] = {s->x, s->xb, s->q, s->att, s->k, s->v, s->hb, s->hb2, s->logits, s->rope_cos, s->rope_sin};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) oc_aligned_free(bufs[i]);
+    oc_aligned_free(s->quant);
+    oc_aligned_free(m->kv.k);
+    oc_aligned_free(m->kv.v);
+    free_layers(m);
+    free(m->output_norm);
+    free(m->rope_freqs);
+    tensor_pool_free(m->pool);
+    tokenizer_free(m->tok);
+    gguf_close(m->gguf);
+    free(m);
+}
+
+const model_hparams *model_hparams_of(const model *m) { return &m->hp; }
+const tokenizer *model_tokenizer(const model *m) { return m->tok; }
+const gguf_file *model_gguf(const model *m) { return m->gguf; }
+int model_n_ctx(const model *m) { return m->params.n_ctx; }
+int model_n_threads(const model *m) { return tensor_pool_size(m->pool); }
+
+int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, oc_error *err) {
+    if (n <= 0) return oc_fail(err, "no tokens to evaluate");
+    if (pos < 0 || pos + n > m->params.n_ctx)
+        return oc_fail(err, "context window exceeded: %d tokens at position %d, context %d", n, pos, m->params.n_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
+            return oc_fail(err, "token id %d out of range (vocabulary %d)", tokens[i], m->hp.n_vocab);
+    for (int done = 0; done < n; done += m->params.n_batch) {
+        int chunk = n - done < m->params.n_batch ? n - done : m->params.n_batch;
+        bool last = done + chunk == n;
+        model_llama_eval_batch(m, tokens + done, chunk, pos + done, last ? logits : NULL);
+    }
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* model: a loaded GGUF model and its forward pass.
+ * Owns: hyper-parameters from metadata, tensor binding by name, the forward
+ * function of each architecture family (llama: Llama 2/3, Mistral,
+ * TinyLlama; qwen2), the KV cache (F32, F16 or Q8_0) and the scratch
+ * buffers, all allocated once at load. */
+#ifndef OLLAMA_MODEL_H
+#define OLLAMA_MODEL_H
+
+#include "base/base.h"
+#include "gguf/gguf.h"
+#include "tensor/tensor.h"
+#include "tokenizer/tokenizer.h"
+
+typedef struct model_params {
+    int n_ctx;                 /* 0: min(model's context length, 4096) */
+    int n_batch;               /* tokens per forward pass; 0: 512 */
+    int n_threads;             /* 0: physical cores */
+    enum tensor_type kv_type;  /* TENSOR_F16 (default), TENSOR_F32 or TENSOR_Q8_0 */
+} model_params;
+
+model_params model_default_params(void);
+
+typedef struct model_hparams {
+    char arch[32];
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff;
+    int head_dim, n_ctx_train, n_rot;
+    float norm_eps, rope_base, rope_scale;
+    bool rope_neox;
+} model_hparams;
+
+typedef struct model model;
+
+model *model_load(const char *path, const model_params *p, oc_error *err);
+void model_free(model *m);
+
+const model_hparams *model_hparams_of(const model *m);
+const tokenizer *model_tokenizer(const model *m);
+const gguf_file *model_gguf(const model *m);
+int model_n_ctx(const model *m);
+int model_n_threads(const model *m);
+
+/* Runs tokens at positions pos .. pos+n-1 (which must follow what the cache
+ * holds: entries at and after pos are overwritten) and writes the logits of
+ * the last token (n_vocab floats) to logits when it is not NULL.
+ * Fails when pos + n exceeds the context. */
+int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, oc_error *err);
+
+#endif

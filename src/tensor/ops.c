@@ -1,0 +1,121 @@
+/* tensor: matmul over the thread pool and the elementwise ops. */
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "tensor/tensor.h"
+
+#define ROWS_PER_CHUNK 16
+#define TOKENS_PER_TILE 32
+
+size_t tensor_matmul_scratch_size(enum tensor_type wtype, int n_in, int n_tok) {
+    const tensor_traits *tr = tensor_get_traits(wtype);
+    if (!tr || tr->vec_dot_type == TENSOR_F32) return 64;
+    return tensor_row_size(tr->vec_dot_type, n_in) * (size_t)n_tok + 64;
+}
+
+typedef struct matmul_job {
+    const uint8_t *W;
+    size_t w_row_bytes;
+    const tensor_traits *tr;
+    tensor_from_float_fn quantize;
+    const float *X;
+    const uint8_t *Xq;   /* activations in vec_dot_type */
+    size_t xq_row_bytes;
+    uint8_t *Xq_out;
+    float *Y;
+    int n_in, n_out, n_tok;
+    atomic_int next_chunk;
+} matmul_job;
+
+static void quantize_rows(void *ctx, int ith, int nth) {
+    matmul_job *j = ctx;
+    for (int t = ith; t < j->n_tok; t += nth)
+        j->quantize(j->X + (size_t)t * j->n_in, j->Xq_out + (size_t)t * j->xq_row_bytes, j->n_in);
+}
+
+/* Tiles of ROWS_PER_CHUNK weight rows x TOKENS_PER_TILE tokens keep both the
+ * weights and the activations of a tile in L1/L2 during prefill. */
+static void matmul_chunk(const matmul_job *j, int r0, int r1) {
+    for (int t0 = 0; t0 < j->n_tok; t0 += TOKENS_PER_TILE) {
+        int t1 = t0 + TOKENS_PER_TILE < j->n_tok ? t0 + TOKENS_PER_TILE : j->n_tok;
+        for (int t = t0; t < t1; t++) {
+            const uint8_t *x = j->Xq + (size_t)t * j->xq_row_bytes;
+            float *y = j->Y + (size_t)t * j->n_out;
+            for (int r = r0; r < r1; r++)
+                j->tr->vec_dot(j->n_in, &y[r], j->W + (size_t)r * j->w_row_bytes, x);
+        }
+    }
+}
+
+static void matmul_rows(void *ctx, int ith, int nth) {
+    matmul_job *j = ctx;
+    (void)ith;
+    (void)nth;
+    int n_chunks = (j->n_out + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK;
+    for (;;) {
+        int c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed);
+        if (c >= n_chunks) break;
+        int r0 = c * ROWS_PER_CHUNK;
+        int r1 = r0 + ROWS_PER_CHUNK < j->n_out ? r0 + ROWS_PER_CHUNK : j->n_out;
+        matmul_chunk(j, r0, r1);
+    }
+}
+
+void tensor_matmul(tensor_pool *pool, const void *W, enum tensor_type wtype, const float *X,
+                   float *Y, int n_in, int n_out, int n_tok, void *scratch) {
+    matmul_job j = {
+        .W = W, .tr = tensor_get_traits(wtype), .X = X, .Y = Y,
+        .n_in = n_in, .n_out = n_out, .n_tok = n_tok,
+    };
+    j.w_row_bytes = tensor_row_size(wtype, n_in);
+    atomic_init(&j.next_chunk, 0);
+    if (j.tr->vec_dot_type == TENSOR_F32) {
+        j.Xq = (const uint8_t *)X;
+        j.xq_row_bytes = (size_t)n_in * sizeof(float);
+    } else {
+        j.quantize = tensor_get_traits(j.tr->vec_dot_type)->from_float;
+        j.xq_row_bytes = tensor_row_size(j.tr->vec_dot_type, n_in);
+        j.Xq_out = scratch;
+        j.Xq = scratch;
+        tensor_pool_run(pool, quantize_rows, &j);
+    }
+    tensor_pool_run(pool, matmul_rows, &j);
+}
+
+void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += (double)x[i] * x[i];
+    float scale = 1.0f / sqrtf((float)(sum / n) + eps);
+    if (w)
+        for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+    else
+        for (int i = 0; i < n; i++) out[i] = x[i] * scale;
+}
+
+void tensor_softmax(float *x, int n) {
+    float max = -INFINITY;
+    for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+void tensor_silu_mul(float *gate, const float *up, int n) {
+    for (int i = 0; i < n; i++) {
+        float g = gate[i];
+        gate[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void tensor_gelu(float *x, int n) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (int i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+    }
+}
