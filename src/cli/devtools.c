@@ -222,3 +222,23 @@ int cli_bench_file(int argc, char **argv) {
     model_free(m);
     return 0;
 }
+
+/* ---- quantize-file ---- */
+
+int cli_quantize_file(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "Usage: ollama quantize-file IN.gguf OUT.gguf TYPE (e.g. q8_0, q4_k, q6_k)\n");
+        return 1;
+    }
+    int type = tensor_type_from_name(argv[3]);
+    if (type < 0) {
+        fprintf(stderr, "Error: unknown type %s\n", argv[3]);
+        return 1;
+    }
+    oc_error err;
+    if (model_quantize_file(argv[1], argv[2], (enum tensor_type)type, &err) != 0) {
+        fprintf(stderr, "Error: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

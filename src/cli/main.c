@@ -12,7 +12,8 @@ static void usage(FILE *out) {
             "Usage:\n  ollama [command]\n\n"
             "Developer commands:\n"
             "  generate-file MODEL.gguf PROMPT   Generate text from a GGUF file with the engine\n"
-            "  bench-file MODEL.gguf             Measure prompt and generation speed\n\n"
+            "  bench-file MODEL.gguf             Measure prompt and generation speed\n"
+            "  quantize-file IN OUT TYPE         Write a copy of a model quantized to TYPE\n\n"
             "Flags:\n  -h, --help      help for ollama\n  -v, --version   Show version information\n");
 }
 
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "generate-file") == 0) return cli_generate_file(argc - 1, argv + 1);
     if (strcmp(cmd, "bench-file") == 0) return cli_bench_file(argc - 1, argv + 1);
+    if (strcmp(cmd, "quantize-file") == 0) return cli_quantize_file(argc - 1, argv + 1);
     if (strcmp(cmd, "-v") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ollama version is %s\n", OLLAMA_VERSION);
         return 0;

@@ -45,4 +45,11 @@ int model_n_threads(const model *m);
  * Fails when pos + n exceeds the context. */
 int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, oc_error *err);
 
+/* Writes a copy of a model with every 2-D weight (norms excepted) in type
+ * target, falling back per tensor where the row length does not fit the
+ * block size (as llama.cpp does). */
+int model_quantize_file(const char *in_path, const char *out_path, enum tensor_type target, oc_error *err);
+/* The type a tensor gets when quantizing a file to target. */
+enum tensor_type model_quantize_choose(const gguf_tensor *t, enum tensor_type target);
+
 #endif
