@@ -25,12 +25,16 @@ typedef struct sample_params {
 sample_params sample_default_params(void);
 
 typedef struct sampler sampler;
+/* p NULL = defaults; NULL when n_vocab <= 0. */
 sampler *sampler_new(const sample_params *p, int n_vocab);
 void sampler_free(sampler *s);
 /* Records a token in the penalty history (prompt tokens and sampled ones). */
 void sampler_accept(sampler *s, int32_t token);
+/* Clears the penalty history and reseeds (a fixed seed then repeats). */
 void sampler_reset(sampler *s);
-/* Picks the next token; logits may be modified in place. */
+/* Picks the next token; logits may be modified in place (penalties are
+ * written into them). Returns -1 when the logits give no distribution
+ * (NaN, or every logit -inf). */
 int32_t sampler_sample(sampler *s, float *logits);
 
 #endif
