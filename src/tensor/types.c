@@ -97,7 +97,7 @@ uint16_t tensor_f32_to_f16(float f) {
     if (absx < 0x38800000u) { /* subnormal or zero in half */
         if (absx < 0x33000000u) return (uint16_t)sign;
         uint32_t mant = (absx & 0x7fffff) | 0x800000;
-        int shift = 126 - (int)(absx >> 23);
+        int shift = 125 - (int)(absx >> 23); /* half = mant >> (126 - exp) */
         uint32_t half = mant >> (shift + 1);
         uint32_t rem = mant & ((1u << (shift + 1)) - 1);
         uint32_t mid = 1u << shift;
@@ -131,19 +131,35 @@ static tensor_traits TRAITS[3][TENSOR_TYPE_COUNT];
 static enum tensor_isa ISA_DETECTED, ISA_ACTIVE;
 static pthread_once_t INIT_ONCE = PTHREAD_ONCE_INIT;
 
-static enum tensor_isa detect_isa(void) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2");
-    bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                  __builtin_cpu_supports("avx512vnni");
-    if (avx512) return TENSOR_ISA_AVX512;
-    if (avx2) return TENSOR_ISA_AVX2;
-#endif
-    return TENSOR_ISA_SCALAR;
+#include <cpuid.h>
+
+/* XCR0 says which register states the OS saves; AVX needs XMM|YMM, AVX-512
+ * also the opmask and ZMM states. */
+static uint64_t read_xcr0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
 }
+
+static enum tensor_isa detect_isa(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return TENSOR_ISA_SCALAR;
+    bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
+    if (!osxsave || !avx) return TENSOR_ISA_SCALAR;
+    uint64_t xcr0 = read_xcr0();
+    if ((xcr0 & 0x6) != 0x6) return TENSOR_ISA_SCALAR;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return TENSOR_ISA_SCALAR;
+    bool avx2 = b & (1u << 5), bmi2 = b & (1u << 8);
+    if (!(avx2 && fma && f16c && bmi2)) return TENSOR_ISA_SCALAR;
+    bool f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
+    bool vnni = c & (1u << 11);
+    if (f && dq && bw && vl && vnni && (xcr0 & 0xe0) == 0xe0) return TENSOR_ISA_AVX512;
+    return TENSOR_ISA_AVX2;
+}
+#else
+static enum tensor_isa detect_isa(void) { return TENSOR_ISA_SCALAR; }
+#endif
 
 static void build_traits(enum tensor_isa isa) {
     for (int t = 0; t < TENSOR_TYPE_COUNT; t++) {
