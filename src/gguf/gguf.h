@@ -77,7 +77,8 @@ void gguf_close(gguf_file *f);
 /* Metadata lookup; NULL when absent. */
 const gguf_value *gguf_get(const gguf_file *f, const char *key);
 /* Typed getters with a default when absent or of a non-convertible type.
- * Integer getters accept any integer or bool type; float getters any number. */
+ * Integer getters accept any integer or bool type (a uint64 above INT64_MAX
+ * counts as non-convertible); float getters any number. */
 int64_t gguf_get_int(const gguf_file *f, const char *key, int64_t def);
 double gguf_get_float(const gguf_file *f, const char *key, double def);
 bool gguf_get_bool(const gguf_file *f, const char *key, bool def);
