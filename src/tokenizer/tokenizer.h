@@ -48,12 +48,19 @@ int tokenizer_encode(const tokenizer *t, const char *text, size_t len, bool add_
  * U+2581 a space, BPE's byte-level chars their bytes). Control tokens
  * append nothing unless render_special. */
 void tokenizer_token_to_piece(const tokenizer *t, int32_t id, bool render_special, oc_buf *b);
-/* Decodes a whole sequence (SPM strips the one leading space that encoding
- * adds when remove_leading_space). */
+/* Decodes a whole sequence as llama.cpp's detokenize (remove_special
+ * false): when the vocabulary adds a space prefix (SPM), one leading space
+ * is dropped from the first token's piece, so a leading BOS keeps the
+ * space of the word after it; BPE and WordPiece vocabularies with
+ * clean_up_tokenization_spaces then drop the space before ? ! . , and
+ * around ' as llama.cpp does. */
 void tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, bool render_special, oc_buf *b);
 
 /* Streaming detokeniser: holds back an incomplete UTF-8 tail so that every
- * piece it emits is valid UTF-8. */
+ * piece it emits is valid UTF-8 (invalid bytes become U+FFFD). Like
+ * tokenizer_decode it drops the added leading space from the first piece
+ * while `first` is set; set first = false after init to keep it (e.g. when
+ * streaming a reply that continues a prompt). No space clean-up. */
 typedef struct tokenizer_stream {
     const tokenizer *tok;
     oc_buf pending;
