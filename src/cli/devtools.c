@@ -52,7 +52,7 @@ static int parse_opts(int argc, char **argv, dev_opts *o) {
         else if (FLAG("--pp")) o->pp = atoi(v);
         else if (FLAG("--tg")) o->tg = atoi(v);
         else if (FLAG("--reps")) o->reps = atoi(v);
-        else if (strcmp(a, "--greedy") == 0) o->sp.temperature = 0;
+        else if (strcmp(a, "--greedy") == 0) o->sp.temperature = 0, o->sp.repeat_penalty = 1; /* pure argmax */
         else if (strcmp(a, "--verbose") == 0) o->verbose = true;
         else if (a[0] == '-' && a[1]) return fprintf(stderr, "Error: unknown flag: %s\n", a), -1;
         else if (npos == 0) o->model_path = a, npos++;

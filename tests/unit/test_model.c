@@ -70,7 +70,7 @@ static int greedy_decode(model *m, const int32_t *prompt, int n_prompt, int max,
 }
 
 static model *load(const char *name, int threads, enum tensor_type kv) {
-    char buf[1024], path[1200];
+    char buf[1400], path[256];
     snprintf(path, sizeof path, "testdata/models/%s", name);
     if (!check_shared_path(path, buf, sizeof buf)) return NULL;
     model_params p = model_default_params();
