@@ -36,7 +36,7 @@ static void quantize_rows(void *ctx, int ith, int nth) {
 
 /* Tiles of ROWS_PER_CHUNK weight rows x TOKENS_PER_TILE tokens keep both the
  * weights and the activations of a tile in L1/L2 during prefill. */
-static void matmul_chunk(const matmul_job *j, int r0, int r1) {
+static void matmul_chunk_vec_dot(const matmul_job *j, int r0, int r1) {
     for (int t0 = 0; t0 < j->n_tok; t0 += TOKENS_PER_TILE) {
         int t1 = t0 + TOKENS_PER_TILE < j->n_tok ? t0 + TOKENS_PER_TILE : j->n_tok;
         for (int t = t0; t < t1; t++) {
@@ -46,6 +46,29 @@ static void matmul_chunk(const matmul_job *j, int r0, int r1) {
                 j->tr->vec_dot(j->n_in, &y[r], j->W + (size_t)r * j->w_row_bytes, x);
         }
     }
+}
+
+/* The same tiles through the ISA's gemm kernel, TENSOR_GEMM_TILE rows by
+ * TENSOR_GEMM_TILE tokens at a time. */
+static void matmul_chunk_gemm(const matmul_job *j, int r0, int r1) {
+    const int T = TENSOR_GEMM_TILE;
+    for (int t0 = 0; t0 < j->n_tok; t0 += TOKENS_PER_TILE) {
+        int t1 = t0 + TOKENS_PER_TILE < j->n_tok ? t0 + TOKENS_PER_TILE : j->n_tok;
+        for (int r = r0; r < r1; r += T) {
+            int nr = r1 - r < T ? r1 - r : T;
+            for (int t = t0; t < t1; t += T) {
+                int nc = t1 - t < T ? t1 - t : T;
+                j->tr->gemm(j->n_in, j->Y + (size_t)t * j->n_out + r, (size_t)j->n_out,
+                            j->W + (size_t)r * j->w_row_bytes, j->w_row_bytes,
+                            j->Xq + (size_t)t * j->xq_row_bytes, j->xq_row_bytes, nr, nc);
+            }
+        }
+    }
+}
+
+static void matmul_chunk(const matmul_job *j, int r0, int r1) {
+    if (j->tr->gemm && j->n_tok > 1) matmul_chunk_gemm(j, r0, r1);
+    else matmul_chunk_vec_dot(j, r0, r1);
 }
 
 static void matmul_rows(void *ctx, int ith, int nth) {

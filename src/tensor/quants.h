@@ -93,6 +93,7 @@ typedef struct tensor_kernels {
     tensor_vec_dot_fn vec_dot[TENSOR_TYPE_COUNT];
     tensor_from_float_fn from_float[TENSOR_TYPE_COUNT]; /* activation quantizers */
     tensor_to_float_fn to_float[TENSOR_TYPE_COUNT];
+    tensor_gemm_fn gemm[TENSOR_TYPE_COUNT];
 } tensor_kernels;
 
 void tensor_kernels_scalar(tensor_kernels *k);

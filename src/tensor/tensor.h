@@ -25,6 +25,14 @@ typedef void (*tensor_to_float_fn)(const void *src, float *dst, int64_t n);
 typedef void (*tensor_from_float_fn)(const float *src, void *dst, int64_t n);
 /* s = dot(x[0..n), y[0..n)); x is of the weight type, y of its vec_dot_type. */
 typedef void (*tensor_vec_dot_fn)(int n, float *s, const void *x, const void *y);
+/* A tile of dot products for matmul: s[c * s_stride + r] = dot(x row r,
+ * y row c) for r < nr and c < nc (both at most TENSOR_GEMM_TILE). Rows of x
+ * are x_stride bytes apart, rows of y y_stride bytes apart. Decoding a
+ * weight block once for several activation rows is what makes prefill
+ * faster than one vec_dot per pair. */
+#define TENSOR_GEMM_TILE 4
+typedef void (*tensor_gemm_fn)(int n, float *s, size_t s_stride, const void *x, size_t x_stride,
+                               const void *y, size_t y_stride, int nr, int nc);
 
 typedef struct tensor_traits {
     const char *name;        /* "Q4_K" */
@@ -34,6 +42,7 @@ typedef struct tensor_traits {
     tensor_to_float_fn to_float;     /* NULL if unsupported */
     tensor_from_float_fn from_float; /* quantize a row; NULL if unsupported */
     tensor_vec_dot_fn vec_dot;       /* NULL if unsupported */
+    tensor_gemm_fn gemm;             /* NULL: matmul uses vec_dot */
     enum tensor_type vec_dot_type;   /* what activations are quantized to */
 } tensor_traits;
 

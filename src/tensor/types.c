@@ -176,6 +176,7 @@ static void build_traits(enum tensor_isa isa) {
             if (!tr->vec_dot) tr->vec_dot = KERNELS[lvl].vec_dot[t];
             if (!tr->from_float) tr->from_float = KERNELS[lvl].from_float[t];
             if (!tr->to_float) tr->to_float = KERNELS[lvl].to_float[t];
+            if (!tr->gemm) tr->gemm = KERNELS[lvl].gemm[t];
         }
     }
 }
@@ -183,8 +184,11 @@ static void build_traits(enum tensor_isa isa) {
 static void init_once(void) {
     ISA_DETECTED = detect_isa();
     tensor_kernels_scalar(&KERNELS[TENSOR_ISA_SCALAR]);
-    tensor_kernels_avx2(&KERNELS[TENSOR_ISA_AVX2]);
-    tensor_kernels_avx512(&KERNELS[TENSOR_ISA_AVX512]);
+    /* The ISA files are compiled for their instruction set, install
+     * functions included (compilers vectorise even the table stores), so
+     * they may only run on a CPU that has it. */
+    if (ISA_DETECTED >= TENSOR_ISA_AVX2) tensor_kernels_avx2(&KERNELS[TENSOR_ISA_AVX2]);
+    if (ISA_DETECTED >= TENSOR_ISA_AVX512) tensor_kernels_avx512(&KERNELS[TENSOR_ISA_AVX512]);
     ISA_ACTIVE = ISA_DETECTED;
     const char *cap = getenv("OLLAMA_ISA");
     if (cap && strcmp(cap, "scalar") == 0) ISA_ACTIVE = TENSOR_ISA_SCALAR;
