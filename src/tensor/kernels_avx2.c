@@ -15,6 +15,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "tensor/kernels_x86.h"
 #include "tensor/quants.h"
 
 /* Everything inlines into the block loops, so constants are built once per
@@ -91,15 +92,9 @@ INLINE __m256i bits_to_bytes(const uint8_t *qh) {
     return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
 }
 
-/* Q5_1 quants 0..31: the fifth bit adds 16. */
-INLINE __m256i unpack_q5_1(const uint8_t *qs, const uint8_t *qh) {
+/* Q5_0/Q5_1 quants 0..31: the fifth bit adds 16. */
+INLINE __m256i unpack_q5(const uint8_t *qs, const uint8_t *qh) {
     return _mm256_or_si256(unpack_nibbles(qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
-}
-
-/* Q5_0 quants as signed bytes -16..15: where the fifth bit is clear, the
- * high nibble 0xF0 makes q - 16 in two's complement. */
-INLINE __m256i unpack_q5_0(const uint8_t *qs, const uint8_t *qh) {
-    return _mm256_or_si256(unpack_nibbles(qs), _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8((char)0xF0)));
 }
 
 /* Broadcast int16 lane k of both 128-bit halves of v to all of that half. */
@@ -115,16 +110,13 @@ INLINE __m256i unpack_q5_0(const uint8_t *qs, const uint8_t *qh) {
 
 /* ---- Q8_0, Q4_0, Q5_0 against Q8_0 ---- */
 
-/* d(x) * d(y) of a block pair, each d the first field of a block of at
- * least 4 bytes: a 4-byte vector load (no integer-to-vector move, which is
- * what limits the scalar _cvtsh_ss) and the conversion of lane 0. */
-INLINE __m256 scale2(const void *xd, const void *yd) {
-    uint32_t a, b;
-    memcpy(&a, xd, 4);
-    memcpy(&b, yd, 4);
-    const __m128 p = _mm_mul_ss(_mm_cvtph_ps(_mm_cvtsi32_si128((int)a)), _mm_cvtph_ps(_mm_cvtsi32_si128((int)b)));
-    return _mm256_broadcastss_ps(p);
-}
+/* Block scales come from a half-to-float table (kernels_x86.h says why),
+ * filled by tensor_kernels_avx2(). */
+float tensor_x86_half_table[1 << 16];
+
+INLINE float half_tab(const void *p) { return tensor_x86_half(p); }
+
+INLINE __m256 scale2(const void *xd, const void *yd) { return _mm256_set1_ps(half_tab(xd) * half_tab(yd)); }
 
 INLINE __m256 blk_q8_0(const block_q8_0 *x, const block_q8_0 *y, __m256 acc) {
     __m256i p = dot_s8(loadu256(x->qs), loadu256(y->qs));
@@ -137,7 +129,7 @@ INLINE __m256 blk_q4_0(const block_q4_0 *x, const block_q8_0 *y, __m256 acc) {
 }
 
 INLINE __m256 blk_q5_0(const block_q5_0 *x, const block_q8_0 *y, __m256 acc) {
-    __m256i p = dot_s8(unpack_q5_0(x->qs, x->qh), loadu256(y->qs));
+    __m256i p = dot_u8_off(unpack_q5(x->qs, x->qh), loadu256(y->qs), _mm256_set1_epi8(16));
     return _mm256_fmadd_ps(scale2(&x->d, &y->d), _mm256_cvtepi32_ps(p), acc);
 }
 
@@ -201,7 +193,7 @@ static void vec_dot_q5_1(int n, float *s, const void *vx, const void *vy) {
     __m256 acc = _mm256_setzero_ps();
     __m128 ms = _mm_setzero_ps();
     for (int i = 0; i < n / QK5_1; i++) {
-        __m256i q = unpack_q5_1(x[i].qs, x[i].qh);
+        __m256i q = unpack_q5(x[i].qs, x[i].qh);
         acc = blk_x_1(q, &x[i], &y[i], acc, &ms);
     }
     *s = hsum_ps(acc) + _mm_cvtss_f32(_mm_movehdup_ps(ms));
@@ -253,16 +245,16 @@ INLINE __m256i k45_chunk(const uint8_t *q4, const int8_t *q8, __m256i sc, const 
 /* One Q4_K or Q5_K block (they share the header layout up to qs; qh is
  * NULL for Q4_K). acc gets d * sum(sc*q*y), acc_m dmin * sum(m * bsums). */
 INLINE __m256 k45_block(const uint8_t *scales, tensor_half d16, tensor_half dmin16, const uint8_t *qs,
-                               const uint8_t *qhp, const block_q8_K *y, __m256 acc, __m128 *acc_m) {
+                        const uint8_t *qhp, const block_q8_K *y, __m256 acc, __m128 *acc_m) {
     __m256i sm = _mm256_cvtepu8_epi16(k4_scales_mins(scales));
-    const float dmin = -y->d * fp16(dmin16);
+    const float dmin = -y->d * half_tab(&dmin16);
     *acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(k4_mins_dot(sm, y->bsums)), *acc_m);
     const __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
     __m256i qh = qhp ? loadu256(qhp) : _mm256_setzero_si256();
     const __m256i *q = qhp ? &qh : NULL;
     __m256i s01 = _mm256_add_epi32(k45_chunk(qs, y->qs, sc, q, 0), k45_chunk(qs, y->qs, sc, q, 1));
     __m256i s23 = _mm256_add_epi32(k45_chunk(qs, y->qs, sc, q, 2), k45_chunk(qs, y->qs, sc, q, 3));
-    const float d = y->d * fp16(d16);
+    const float d = y->d * half_tab(&d16);
     return _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_add_epi32(s01, s23)), acc);
 }
 
@@ -389,6 +381,70 @@ INLINE __m256 q3k_block(const block_q3_K *x, const block_q8_K *y, __m256 acc) {
 
 static void vec_dot_q3_K(int n, float *s, const void *vx, const void *vy) {
     DOT_BLOCKS(q3k_block, n, s, vx, vy, block_q3_K, block_q8_K, QK_K);
+}
+
+/* ---- table formats: IQ4_NL, MXFP4 (against Q8_0), IQ4_XS (against Q8_K) ---- */
+
+static const int8_t IQ4NL_VALUES[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+/* e2m1 magnitudes doubled to integers; the block scale is halved to match. */
+static const int8_t MXFP4_VALUES[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+/* 32 4-bit indices (Q4_0 element order) looked up in a 16-entry table. */
+INLINE __m256i lookup_nibbles(const uint8_t *q, __m256i table) { return _mm256_shuffle_epi8(table, unpack_nibbles(q)); }
+
+INLINE __m256 blk_iq4_nl(const block_iq4_nl *x, const block_q8_0 *y, __m256 acc) {
+    const __m256i table = _mm256_broadcastsi128_si256(loadu128(IQ4NL_VALUES));
+    const __m256i p = dot_s8(lookup_nibbles(x->qs, table), loadu256(y->qs));
+    return _mm256_fmadd_ps(scale2(&x->d, &y->d), _mm256_cvtepi32_ps(p), acc);
+}
+
+static void vec_dot_iq4_nl(int n, float *s, const void *vx, const void *vy) {
+    DOT_BLOCKS(blk_iq4_nl, n, s, vx, vy, block_iq4_nl, block_q8_0, QK4_NL);
+}
+
+/* 2^(e - 128): half the E8M0 scale, undoing the doubled table; by table
+ * (filled at start-up) for the same reason as the halves. */
+static float E8M0_HALF[256];
+
+static float e8m0_half(uint8_t e) {
+    uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+INLINE __m256 blk_mxfp4(const block_mxfp4 *x, const block_q8_0 *y, __m256 acc) {
+    const __m256i table = _mm256_broadcastsi128_si256(loadu128(MXFP4_VALUES));
+    const __m256i p = dot_s8(lookup_nibbles(x->qs, table), loadu256(y->qs));
+    return _mm256_fmadd_ps(_mm256_set1_ps(half_tab(&y->d) * E8M0_HALF[x->e]), _mm256_cvtepi32_ps(p), acc);
+}
+
+static void vec_dot_mxfp4(int n, float *s, const void *vx, const void *vy) {
+    DOT_BLOCKS(blk_mxfp4, n, s, vx, vy, block_mxfp4, block_q8_0, QK_MXFP4);
+}
+
+/* IQ4_XS: eight 32-element sub-blocks with 6-bit scales (minus 32), two a
+ * step; maddubs pairs stay below 2 * 127 * 127, then madd applies the scale. */
+INLINE __m256 iq4xs_block(const block_iq4_xs *x, const block_q8_K *y, __m256 acc) {
+    const __m256i table = _mm256_broadcastsi128_si256(loadu128(IQ4NL_VALUES));
+    __m256i sumi = _mm256_setzero_si256();
+    unsigned sh = x->scales_h;
+    for (int ib = 0; ib < QK_K / 32; ib += 2, sh >>= 4) {
+        const int sl = x->scales_l[ib / 2];
+        const short ls1 = (short)(((sl & 0xF) | ((sh << 4) & 0x30)) - 32);
+        const short ls2 = (short)(((sl >> 4) | ((sh << 2) & 0x30)) - 32);
+        const __m256i q1 = lookup_nibbles(x->qs + 16 * ib, table), q2 = lookup_nibbles(x->qs + 16 * ib + 16, table);
+        const __m256i y1 = loadu256(y->qs + 32 * ib), y2 = loadu256(y->qs + 32 * ib + 32);
+        const __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(y1, q1));
+        const __m256i p2 = _mm256_maddubs_epi16(_mm256_sign_epi8(q2, q2), _mm256_sign_epi8(y2, q2));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(p1, _mm256_set1_epi16(ls1)),
+                                                       _mm256_madd_epi16(p2, _mm256_set1_epi16(ls2))));
+    }
+    return _mm256_fmadd_ps(_mm256_set1_ps(half_tab(&x->d) * y->d), _mm256_cvtepi32_ps(sumi), acc);
+}
+
+static void vec_dot_iq4_xs(int n, float *s, const void *vx, const void *vy) {
+    DOT_BLOCKS(iq4xs_block, n, s, vx, vy, block_iq4_xs, block_q8_K, QK_K);
 }
 
 /* ---- float types: several accumulators so FMA latency is hidden ---- */
@@ -674,6 +730,12 @@ static void dequant_q6_K(const void *vx, float *y, int64_t k) {
 }
 
 void tensor_kernels_avx2(tensor_kernels *k) {
+    /* The scale tables, every half and every E8M0 exponent. */
+    for (int i = 0; i < 1 << 16; i += 8) {
+        const __m128i h = _mm_add_epi16(_mm_set1_epi16((short)i), _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7));
+        _mm256_storeu_ps(tensor_x86_half_table + i, _mm256_cvtph_ps(h));
+    }
+    for (int e = 0; e < 256; e++) E8M0_HALF[e] = e8m0_half((uint8_t)e);
     k->vec_dot[TENSOR_F32] = vec_dot_f32;
     k->vec_dot[TENSOR_F16] = vec_dot_f16;
     k->vec_dot[TENSOR_BF16] = vec_dot_bf16;
@@ -687,6 +749,9 @@ void tensor_kernels_avx2(tensor_kernels *k) {
     k->vec_dot[TENSOR_Q4_K] = vec_dot_q4_K;
     k->vec_dot[TENSOR_Q5_K] = vec_dot_q5_K;
     k->vec_dot[TENSOR_Q6_K] = vec_dot_q6_K;
+    k->vec_dot[TENSOR_IQ4_NL] = vec_dot_iq4_nl;
+    k->vec_dot[TENSOR_IQ4_XS] = vec_dot_iq4_xs;
+    k->vec_dot[TENSOR_MXFP4] = vec_dot_mxfp4;
 
     k->from_float[TENSOR_Q8_0] = quantize_q8_0;
     k->from_float[TENSOR_Q8_1] = quantize_q8_1;

@@ -6,18 +6,19 @@
  * by signed bytes straight into int32); the K-quants take 64 elements per
  * register, and _mm512_dpwssd_epi32 applies the int16 sub-block scales and
  * accumulates in one instruction. Fifth bits become byte masks
- * (_mm512_mask_add_epi8) instead of shuffled bit spreads. All loads are
+ * (_mm512_mask_add_epi8) instead of shuffled bit spreads. Block scales
+ * come from the AVX2 file's half table (kernels_x86.h). All loads are
  * unaligned: GGUF rows are only 2-byte aligned. */
 #include <immintrin.h>
 #include <string.h>
 
+#include "tensor/kernels_x86.h"
 #include "tensor/quants.h"
 
 /* Everything inlines into the block loops, so constants are built once per
  * call rather than once per block. */
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE float fp16(tensor_half h) { return _cvtsh_ss(h); }
 INLINE __m128i loadu128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
 INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 INLINE __m512i loadu512(const void *p) { return _mm512_loadu_si512(p); }
@@ -79,8 +80,9 @@ INLINE __m512i add_bit4_x2(__m512i q, const uint8_t *qh0, const uint8_t *qh1) {
 
 /* ---- Q8_0, Q4_0, Q5_0 against Q8_0, two blocks a call ---- */
 
+/* Scales from the half table of the AVX2 file (see kernels_x86.h). */
 INLINE __m512 scales2(const tensor_half *xd0, const tensor_half *xd1, const block_q8_0 *y) {
-    return scale_pair(fp16(*xd0) * fp16(y[0].d), fp16(*xd1) * fp16(y[1].d));
+    return scale_pair(tensor_x86_half(xd0) * tensor_x86_half(&y[0].d), tensor_x86_half(xd1) * tensor_x86_half(&y[1].d));
 }
 
 INLINE __m512 blk2_q8_0(const block_q8_0 *x, const block_q8_0 *y, __m512 acc) {
@@ -180,16 +182,16 @@ INLINE __m512i k45_chunk(const uint8_t *qs, const uint8_t *qh, const int8_t *q8,
 }
 
 INLINE __m512 k45_block(const uint8_t *scales, tensor_half d16, tensor_half dmin16, const uint8_t *qs,
-                               const uint8_t *qh, const block_q8_K *y, __m512 acc, __m128 *acc_m) {
+                        const uint8_t *qh, const block_q8_K *y, __m512 acc, __m128 *acc_m) {
     const __m256i sm = _mm256_cvtepu8_epi16(k4_scales_mins(scales));
     const __m256i b = loadu256(y->bsums);
     const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
     const __m128i mins = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), pairs);
-    *acc_m = _mm_fmadd_ps(_mm_set1_ps(-y->d * fp16(dmin16)), _mm_cvtepi32_ps(mins), *acc_m);
+    *acc_m = _mm_fmadd_ps(_mm_set1_ps(-y->d * tensor_x86_half(&dmin16)), _mm_cvtepi32_ps(mins), *acc_m);
     const __m512i sc = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
     __m512i sumi = _mm512_setzero_si512();
     for (int j = 0; j < 4; j++) sumi = k45_chunk(qs, qh, y->qs, sc, j, sumi);
-    return _mm512_fmadd_ps(_mm512_set1_ps(y->d * fp16(d16)), _mm512_cvtepi32_ps(sumi), acc);
+    return _mm512_fmadd_ps(_mm512_set1_ps(y->d * tensor_x86_half(&d16)), _mm512_cvtepi32_ps(sumi), acc);
 }
 
 static void vec_dot_q4_K(int n, float *s, const void *vx, const void *vy) {
@@ -237,7 +239,7 @@ INLINE __m256 q6k_block(const block_q6_K *x, const block_q8_K *y, __m256 acc) {
                     _mm512_broadcast_i32x4(_mm256_extracti128_si256(sc16, 1)), sumi);
     __m256i s = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
     s = _mm256_sub_epi32(s, off);
-    return _mm256_fmadd_ps(_mm256_set1_ps(y->d * fp16(x->d)), _mm256_cvtepi32_ps(s), acc);
+    return _mm256_fmadd_ps(_mm256_set1_ps(y->d * tensor_x86_half(&x->d)), _mm256_cvtepi32_ps(s), acc);
 }
 
 static void vec_dot_q6_K(int n, float *s, const void *vx, const void *vy) {

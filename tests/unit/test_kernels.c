@@ -55,6 +55,8 @@ static void fill_weights(enum tensor_type t, uint8_t *buf, int n) {
             set_half(p + 2, rnd_scale());
             break;
         case TENSOR_Q6_K: set_half(p + offsetof(block_q6_K, d), rnd_scale()); break;
+        case TENSOR_IQ4_NL: case TENSOR_IQ4_XS: set_half(p, rnd_scale()); break;
+        case TENSOR_MXFP4: p[0] = (uint8_t)(118 + rnd() % 12); break; /* 2^-10 .. 2^1 */
         case TENSOR_F16: set_half(p, tensor_f32_to_f16(rnd_unit())); break;
         case TENSOR_BF16: { uint16_t h = tensor_f32_to_bf16(rnd_unit()); memcpy(p, &h, 2); break; }
         case TENSOR_F32: { float f = rnd_unit(); memcpy(p, &f, 4); break; }
@@ -222,6 +224,30 @@ static void ref_dequant_q45_K(const uint8_t *scales, tensor_half dh, tensor_half
     }
 }
 
+static const int8_t IQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+static void ref_dequant_iq4_xs(const block_iq4_xs *x, float *y) {
+    const float d = f16(x->d);
+    for (int ib = 0; ib < QK_K / 32; ib++, y += 32) {
+        const int ls = ((x->scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((x->scales_h >> (2 * ib)) & 3) << 4);
+        const float dl = d * (float)(ls - 32);
+        for (int j = 0; j < 16; j++) {
+            y[j] = dl * (float)IQ4NL[x->qs[16 * ib + j] & 0xF];
+            y[j + 16] = dl * (float)IQ4NL[x->qs[16 * ib + j] >> 4];
+        }
+    }
+}
+
+/* MXFP4: e2m1 values times 2^(e - 127). */
+static void ref_dequant_mxfp4(const block_mxfp4 *x, float *y) {
+    static const float values[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+    const float d = ldexpf(1.0f, (int)x->e - 127);
+    for (int j = 0; j < 16; j++) {
+        y[j] = values[x->qs[j] & 0xF] * d;
+        y[j + 16] = values[x->qs[j] >> 4] * d;
+    }
+}
+
 static void ref_dequant_q6_K(const block_q6_K *x, float *y) {
     const float d = f16(x->d);
     for (int h = 0; h < 2; h++, y += 128) {
@@ -275,6 +301,16 @@ static void ref_dequant(enum tensor_type t, const void *vx, float *y, int n) {
             break;
         }
         case TENSOR_Q6_K: ref_dequant_q6_K((const block_q6_K *)blk, o); break;
+        case TENSOR_IQ4_XS: ref_dequant_iq4_xs((const block_iq4_xs *)blk, o); break;
+        case TENSOR_MXFP4: ref_dequant_mxfp4((const block_mxfp4 *)blk, o); break;
+        case TENSOR_IQ4_NL: {
+            const block_iq4_nl *q = (const block_iq4_nl *)blk;
+            for (int j = 0; j < 16; j++) {
+                o[j] = f16(q->d) * (float)IQ4NL[q->qs[j] & 0xF];
+                o[j + 16] = f16(q->d) * (float)IQ4NL[q->qs[j] >> 4];
+            }
+            break;
+        }
         default: ref_dequant_legacy(t, blk, o); break;
         }
     }
@@ -299,7 +335,8 @@ static double ref_ms(enum tensor_type t, const void *vx, const void *vy, int n, 
 
 static const enum tensor_type WEIGHT_TYPES[] = {
     TENSOR_Q8_0, TENSOR_Q4_0, TENSOR_Q4_1, TENSOR_Q5_0, TENSOR_Q5_1, TENSOR_Q2_K, TENSOR_Q3_K,
-    TENSOR_Q4_K, TENSOR_Q5_K, TENSOR_Q6_K, TENSOR_F16, TENSOR_BF16, TENSOR_F32,
+    TENSOR_Q4_K, TENSOR_Q5_K, TENSOR_Q6_K, TENSOR_IQ4_NL, TENSOR_IQ4_XS, TENSOR_MXFP4,
+    TENSOR_F16, TENSOR_BF16, TENSOR_F32,
 };
 
 /* Buffers are offset from malloc's alignment: GGUF rows are only 2-byte
@@ -310,6 +347,20 @@ static void *alloc_off(size_t n, size_t off, void **base) {
 }
 
 static double max_rel_err;
+
+/* Whether level isa has its own kernel (not the one it inherits). */
+static bool own_vec_dot(enum tensor_type t, int isa) {
+    const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
+    return tr->vec_dot && tr->vec_dot != tensor_get_traits_isa(t, (enum tensor_isa)(isa - 1))->vec_dot;
+}
+static bool own_from_float(enum tensor_type t, int isa) {
+    const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
+    return tr->from_float && tr->from_float != tensor_get_traits_isa(t, (enum tensor_isa)(isa - 1))->from_float;
+}
+static bool own_to_float(enum tensor_type t, int isa) {
+    const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
+    return tr->to_float && tr->to_float != tensor_get_traits_isa(t, (enum tensor_isa)(isa - 1))->to_float;
+}
 
 static void check_vec_dot(enum tensor_type t, int n) {
     const tensor_traits *ref = tensor_get_traits_isa(t, TENSOR_ISA_SCALAR);
@@ -340,7 +391,7 @@ static void check_vec_dot(enum tensor_type t, int n) {
     }
     for (int isa = TENSOR_ISA_AVX2; isa <= (int)tensor_isa_detected(); isa++) {
         const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
-        if (!tr->vec_dot || tr->vec_dot == ref->vec_dot) continue;
+        if (!own_vec_dot(t, isa)) continue;
         float got = 0;
         tr->vec_dot(n, &got, x, y);
         double err = fabs(got - want) / (abs_sum + 1e-30);
@@ -430,7 +481,7 @@ static void check_from_float(enum tensor_type t, int n, int kind) {
     if (ref->from_float) ref->from_float(x, sc, n);
     for (int isa = TENSOR_ISA_AVX2; isa <= (int)tensor_isa_detected(); isa++) {
         const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
-        if (!tr->from_float || tr->from_float == ref->from_float) continue;
+        if (!own_from_float(t, isa)) continue;
         memset(got, 0, bytes);
         tr->from_float(x, got, n);
         if (t == TENSOR_Q8_0 || t == TENSOR_Q8_1) {
@@ -468,7 +519,7 @@ static void check_to_float(enum tensor_type t, int n) {
     if (ref->to_float) ref->to_float(x, sc, n);
     for (int isa = TENSOR_ISA_AVX2; isa <= (int)tensor_isa_detected(); isa++) {
         const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
-        if (!tr->to_float || tr->to_float == ref->to_float) continue;
+        if (!own_to_float(t, isa)) continue;
         tr->to_float(x, got, n);
         bool ok_ref = true, ok_sc = true;
         for (int i = 0; i < n; i++) {
