@@ -11,55 +11,14 @@ typedef struct bpe_sym {
     int prev, next;
 } bpe_sym;
 
-typedef struct bpe_pair {
-    int rank, left, right;
-    size_t size;
-} bpe_pair;
-
 typedef struct bpe_state {
     const tokenizer *t;
     const char *w;
     bpe_sym *sym;
     size_t n_sym, cap_sym;
-    bpe_pair *heap;
-    size_t n_heap, cap_heap;
+    tok_heap heap;
     oc_buf key;
 } bpe_state;
-
-/* Lower rank first; among equal ranks the leftmost pair. */
-static bool pair_before(const bpe_pair *a, const bpe_pair *b) {
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static void heap_push(bpe_state *s, bpe_pair p) {
-    if (s->n_heap == s->cap_heap) {
-        s->cap_heap = s->cap_heap ? s->cap_heap * 2 : 64;
-        s->heap = oc_realloc(s->heap, s->cap_heap * sizeof *s->heap);
-    }
-    size_t i = s->n_heap++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pair_before(&p, &s->heap[parent])) break;
-        s->heap[i] = s->heap[parent];
-        i = parent;
-    }
-    s->heap[i] = p;
-}
-
-static bpe_pair heap_pop(bpe_state *s) {
-    bpe_pair top = s->heap[0], last = s->heap[--s->n_heap];
-    size_t i = 0, n = s->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && pair_before(&s->heap[c + 1], &s->heap[c])) c++;
-        if (!pair_before(&s->heap[c], &last)) break;
-        s->heap[i] = s->heap[c];
-        i = c;
-    }
-    if (n) s->heap[i] = last;
-    return top;
-}
 
 static int merge_rank(bpe_state *s, const bpe_sym *l, const bpe_sym *r) {
     /* Merges are stored as their "left right" strings. */
@@ -74,7 +33,7 @@ static void add_pair(bpe_state *s, int left, int right) {
     if (left < 0 || right < 0) return;
     int rank = merge_rank(s, &s->sym[left], &s->sym[right]);
     if (rank < 0) return;
-    heap_push(s, (bpe_pair){rank, left, right, s->sym[left].n + s->sym[right].n});
+    tok_heap_push(&s->heap, (tok_pair){rank, left, right, s->sym[left].n + s->sym[right].n});
 }
 
 static void split_chars(bpe_state *s, size_t len) {
@@ -93,10 +52,10 @@ static void split_chars(bpe_state *s, size_t len) {
 }
 
 static void merge_all(bpe_state *s) {
-    s->n_heap = 0;
+    s->heap.n = 0;
     for (size_t i = 1; i < s->n_sym; i++) add_pair(s, (int)i - 1, (int)i);
-    while (s->n_heap) {
-        bpe_pair p = heap_pop(s);
+    while (s->heap.n) {
+        tok_pair p = tok_heap_pop(&s->heap);
         bpe_sym *l = &s->sym[p.left], *r = &s->sym[p.right];
         /* A pair is stale once either side merged with something else;
          * sizes only grow, so comparing them detects it. */
@@ -171,7 +130,7 @@ int tok_bpe_encode(const tokenizer *t, const char *text, size_t len, tok_ids *ou
         encode_word(&s, p, n, out);
     }
     free(s.sym);
-    free(s.heap);
+    free(s.heap.items);
     oc_buf_free(&s.key);
     oc_buf_free(&clean);
     oc_buf_free(&word);

@@ -9,54 +9,12 @@ typedef struct spm_sym {
     int prev, next;
 } spm_sym;
 
-typedef struct spm_pair {
-    float score;
-    int left, right;
-    size_t size;
-} spm_pair;
-
 typedef struct spm_state {
     const tokenizer *t;
     const char *s;
     spm_sym *sym;
-    spm_pair *heap;
-    size_t n_heap, cap_heap;
+    tok_heap heap;
 } spm_state;
-
-/* Higher score first; among equal scores the leftmost pair. */
-static bool pair_before(const spm_pair *a, const spm_pair *b) {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static void heap_push(spm_state *s, spm_pair p) {
-    if (s->n_heap == s->cap_heap) {
-        s->cap_heap = s->cap_heap ? s->cap_heap * 2 : 64;
-        s->heap = oc_realloc(s->heap, s->cap_heap * sizeof *s->heap);
-    }
-    size_t i = s->n_heap++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pair_before(&p, &s->heap[parent])) break;
-        s->heap[i] = s->heap[parent];
-        i = parent;
-    }
-    s->heap[i] = p;
-}
-
-static spm_pair heap_pop(spm_state *s) {
-    spm_pair top = s->heap[0], last = s->heap[--s->n_heap];
-    size_t i = 0, n = s->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && pair_before(&s->heap[c + 1], &s->heap[c])) c++;
-        if (!pair_before(&s->heap[c], &last)) break;
-        s->heap[i] = s->heap[c];
-        i = c;
-    }
-    if (n) s->heap[i] = last;
-    return top;
-}
 
 /* Adjacent symbols are contiguous in the text, so the pair's text is the
  * left symbol's start plus both lengths. */
@@ -65,7 +23,7 @@ static void add_pair(spm_state *s, int left, int right) {
     size_t size = s->sym[left].n + s->sym[right].n;
     int32_t id = tok_lookup(s->t, s->s + s->sym[left].off, size);
     if (id < 0) return;
-    heap_push(s, (spm_pair){s->t->tokens[id].score, left, right, size});
+    tok_heap_push(&s->heap, (tok_pair){-(double)s->t->tokens[id].score, left, right, size});
 }
 
 static size_t split_chars(spm_state *s, size_t len) {
@@ -82,8 +40,8 @@ static size_t split_chars(spm_state *s, size_t len) {
 
 static void merge_all(spm_state *s, size_t n_sym) {
     for (size_t i = 1; i < n_sym; i++) add_pair(s, (int)i - 1, (int)i);
-    while (s->n_heap) {
-        spm_pair p = heap_pop(s);
+    while (s->heap.n) {
+        tok_pair p = tok_heap_pop(&s->heap);
         spm_sym *l = &s->sym[p.left], *r = &s->sym[p.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue;
         l->n += r->n;
@@ -118,5 +76,5 @@ void tok_spm_encode(const tokenizer *t, const char *text, size_t len, tok_ids *o
         }
     }
     free(s.sym);
-    free(s.heap);
+    free(s.heap.items);
 }

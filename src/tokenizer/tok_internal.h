@@ -113,6 +113,21 @@ void tok_pretok_free(struct tok_pretok *p);
  * llama.cpp's unicode_regex_split does. */
 int tok_pretok_split(const struct tok_pretok *p, const char *text, size_t len, tok_spans *out, oc_error *err);
 
+/* A candidate merge of two adjacent symbols for the SPM and BPE merge
+ * loops: the lowest cost merges first (BPE: the merge rank; SPM: minus the
+ * token's score), ties going to the leftmost pair. */
+typedef struct tok_pair {
+    double cost;
+    int left, right;
+    size_t size;
+} tok_pair;
+typedef struct tok_heap {
+    tok_pair *items;
+    size_t n, cap;
+} tok_heap;
+void tok_heap_push(tok_heap *h, tok_pair p);
+tok_pair tok_heap_pop(tok_heap *h); /* h->n must be > 0 */
+
 /* Algorithms: each appends the ids for one raw-text fragment. */
 void tok_spm_encode(const tokenizer *t, const char *text, size_t len, tok_ids *out);
 int tok_bpe_encode(const tokenizer *t, const char *text, size_t len, tok_ids *out, oc_error *err);

@@ -146,3 +146,39 @@ void tok_utf8_sanitize(const char *s, size_t n, oc_buf *out) {
         i += adv;
     }
 }
+
+/* ---- merge-candidate heap ---- */
+
+static bool pair_before(const tok_pair *a, const tok_pair *b) {
+    return a->cost < b->cost || (a->cost == b->cost && a->left < b->left);
+}
+
+void tok_heap_push(tok_heap *h, tok_pair p) {
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 64;
+        h->items = oc_realloc(h->items, h->cap * sizeof *h->items);
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!pair_before(&p, &h->items[parent])) break;
+        h->items[i] = h->items[parent];
+        i = parent;
+    }
+    h->items[i] = p;
+}
+
+tok_pair tok_heap_pop(tok_heap *h) {
+    tok_pair top = h->items[0], last = h->items[--h->n];
+    size_t i = 0, n = h->n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && pair_before(&h->items[c + 1], &h->items[c])) c++;
+        if (!pair_before(&h->items[c], &last)) break;
+        h->items[i] = h->items[c];
+        i = c;
+    }
+    if (n) h->items[i] = last;
+    return top;
+}
