@@ -1,0 +1,41 @@
+/* chat: turning a chat request into the exact prompt a model was trained
+ * on, and the model's output back into content, thinking and tool calls.
+ * Owns the template engines — Go text/template (Ollama's templates) and
+ * Jinja2 with Hugging Face chat-template semantics (GGUF
+ * tokenizer.chat_template) — and, later, the output parsers. Pure
+ * functions, no I/O. Values passed to templates are Jansson JSON values. */
+#ifndef OLLAMA_CHAT_H
+#define OLLAMA_CHAT_H
+
+#include <jansson.h>
+
+#include "base/base.h"
+
+/* ---- Go text/template ----
+ * Field access `.Name` on an object looks up "Name", then its snake_case
+ * form ("ToolCalls" -> "tool_calls"), so API JSON (role, content,
+ * tool_calls ...) can be passed as it is, as upstream's Go structs with
+ * JSON tags are. */
+typedef struct gotmpl gotmpl;
+/* Parses a template; errors name the template and the line:column. */
+gotmpl *gotmpl_parse(const char *name, const char *text, oc_error *err);
+void gotmpl_free(gotmpl *t);
+/* Executes t with dot = data, appending to out. */
+int gotmpl_execute(const gotmpl *t, json_t *data, oc_buf *out, oc_error *err);
+
+/* ---- Jinja2 (chat templates) ----
+ * Configured as transformers' apply_chat_template: trim_blocks,
+ * lstrip_blocks, loop controls, tojson keeping non-ASCII,
+ * raise_exception, strftime_now. */
+typedef struct jinja_template jinja_template;
+jinja_template *jinja_parse(const char *text, oc_error *err);
+void jinja_free(jinja_template *t);
+/* Renders with the variables of context (an object: messages, tools,
+ * add_generation_prompt, bos_token ...), appending to out. A template's
+ * raise_exception fails with its message. */
+int jinja_render(const jinja_template *t, json_t *context, oc_buf *out, oc_error *err);
+/* Fixes the time strftime_now sees (seconds since the epoch, local time);
+ * 0 = the real clock. For reproducible tests. */
+void jinja_set_fixed_time(int64_t epoch_seconds);
+
+#endif
