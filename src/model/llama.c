@@ -11,11 +11,21 @@
 
 #define ATTN_TOKENS_PER_ITEM 16
 
+typedef struct run run;
+
 typedef struct pass {
     model *m;
-    int n, pos, il;
+    const model_batch *b;
+    int n, il;
+    run *runs;
+    int n_runs;
     atomic_int next_item;
 } pass;
+
+/* Row of the cache that holds (layer, sequence, position). */
+static size_t kv_row(const model *m, int il, int seq, int pos) {
+    return (((size_t)il * m->params.n_seq + (size_t)seq) * m->params.n_ctx + (size_t)pos) * m->kv.row_bytes;
+}
 
 static void matmul(model *m, const weight *w, const float *x, float *y, int n) {
     tensor_matmul(m->pool, w->data, w->type, x, y, w->n_in, w->n_out, n, m->s.quant);
@@ -54,13 +64,13 @@ static void task_silu(void *ctx, int ith, int nth) {
 
 /* cos/sin per token and frequency, computed as ggml does (theta advanced by
  * repeated multiplication in float) so logits match llama.cpp closely. */
-static void rope_tables(model *m, int n, int pos) {
+static void rope_tables(model *m, const model_batch *b) {
     const model_hparams *hp = &m->hp;
     int half = hp->n_rot / 2;
     float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
     float freq_scale = 1.0f / hp->rope_scale;
-    for (int t = 0; t < n; t++) {
-        float theta = (float)(pos + t);
+    for (int t = 0; t < b->n; t++) {
+        float theta = (float)b->pos[t];
         for (int i = 0; i < half; i++) {
             float ff = m->rope_freqs ? m->rope_freqs[i] : 1.0f;
             float th = freq_scale * (theta / ff);
@@ -94,7 +104,7 @@ static void task_rope_store(void *ctx, int ith, int nth) {
         float *q = m->s.q + (size_t)t * q_dim, *k = m->s.k + (size_t)t * kv_dim;
         for (int h = 0; h < hp->n_head; h++) rope_head(hp, q + h * hp->head_dim, c, s);
         for (int h = 0; h < hp->n_head_kv; h++) rope_head(hp, k + h * hp->head_dim, c, s);
-        size_t row = ((size_t)p->il * m->params.n_ctx + (size_t)(p->pos + t)) * m->kv.row_bytes;
+        size_t row = kv_row(m, p->il, p->b->seq[t], p->b->pos[t]);
         store(k, m->kv.k + row, kv_dim);
         store(m->s.v + (size_t)t * kv_dim, m->kv.v + row, kv_dim);
     }
@@ -102,24 +112,25 @@ static void task_rope_store(void *ctx, int ith, int nth) {
 
 /* ---- attention ---- */
 
-/* One work item: kv head g for tokens [t0, t1). K and V of that head are
- * converted to F32 once per item and shared by the head's query group. */
-static void attend_item(pass *p, float *tmp, int g, int t0, int t1) {
+/* One work item: kv head g for tokens [t0, t1) of one sequence. K and V of
+ * that head are converted to F32 once per item and shared by the head's
+ * query group. */
+static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
     model *m = p->m;
     const model_hparams *hp = &m->hp;
-    int hd = hp->head_dim, n_kv = p->pos + t1, group = hp->n_head / hp->n_head_kv;
+    int hd = hp->head_dim, n_kv = p->b->pos[t1 - 1] + 1, group = hp->n_head / hp->n_head_kv;
     int q_dim = hp->n_head * hd;
     float *K = tmp, *V = tmp + (size_t)n_kv * hd, *scores = V + (size_t)n_kv * hd;
     tensor_to_float_fn load = tensor_get_traits(m->kv.type)->to_float;
     tensor_vec_dot_fn dot = tensor_get_traits(TENSOR_F32)->vec_dot;
-    size_t base = (size_t)p->il * m->params.n_ctx * m->kv.row_bytes + (size_t)g * m->kv.head_bytes;
+    size_t base = kv_row(m, p->il, seq, 0) + (size_t)g * m->kv.head_bytes;
     for (int j = 0; j < n_kv; j++) {
         load(m->kv.k + base + (size_t)j * m->kv.row_bytes, K + (size_t)j * hd, hd);
         load(m->kv.v + base + (size_t)j * m->kv.row_bytes, V + (size_t)j * hd, hd);
     }
     float scale = 1.0f / sqrtf((float)hd);
     for (int t = t0; t < t1; t++) {
-        int len = p->pos + t + 1; /* causal: positions 0 .. pos+t */
+        int len = p->b->pos[t] + 1; /* causal: positions 0 .. pos */
         for (int h = g * group; h < (g + 1) * group; h++) {
             const float *q = m->s.q + (size_t)t * q_dim + (size_t)h * hd;
             float *out = m->s.att + (size_t)t * q_dim + (size_t)h * hd;
@@ -138,19 +149,36 @@ static void attend_item(pass *p, float *tmp, int g, int t0, int t1) {
     }
 }
 
+/* Items are (run, chunk of ATTN_TOKENS_PER_ITEM tokens, kv head), taken
+ * from a shared counter so uneven runs still balance over the threads. */
 static void task_attention(void *ctx, int ith, int nth) {
     (void)nth;
     pass *p = ctx;
-    int chunks = (p->n + ATTN_TOKENS_PER_ITEM - 1) / ATTN_TOKENS_PER_ITEM;
-    int items = chunks * p->m->hp.n_head_kv;
+    int n_kv_head = p->m->hp.n_head_kv;
     for (;;) {
         int it = atomic_fetch_add_explicit(&p->next_item, 1, memory_order_relaxed);
-        if (it >= items) break;
-        int g = it / chunks, c = it % chunks;
-        int t0 = c * ATTN_TOKENS_PER_ITEM;
-        int t1 = t0 + ATTN_TOKENS_PER_ITEM < p->n ? t0 + ATTN_TOKENS_PER_ITEM : p->n;
-        attend_item(p, p->m->s.attn_tmp[ith], g, t0, t1);
+        int r = 0;
+        for (; r < p->n_runs; r++) {
+            const run *ru = &p->runs[r];
+            int items = (ru->t1 - ru->t0 + ATTN_TOKENS_PER_ITEM - 1) / ATTN_TOKENS_PER_ITEM * n_kv_head;
+            if (it < items) break;
+            it -= items;
+        }
+        if (r == p->n_runs) break;
+        const run *ru = &p->runs[r];
+        int g = it % n_kv_head, t0 = ru->t0 + it / n_kv_head * ATTN_TOKENS_PER_ITEM;
+        int t1 = t0 + ATTN_TOKENS_PER_ITEM < ru->t1 ? t0 + ATTN_TOKENS_PER_ITEM : ru->t1;
+        attend_item(p, p->m->s.attn_tmp[ith], g, ru->seq, t0, t1);
     }
+}
+
+static int split_runs(const model_batch *b, run *runs) {
+    int n = 0;
+    for (int t = 0; t < b->n; t++) {
+        if (t == 0 || b->seq[t] != b->seq[t - 1]) runs[n++] = (run){t, t, b->seq[t]};
+        runs[n - 1].t1 = t + 1;
+    }
+    return n;
 }
 
 /* ---- the pass ---- */
@@ -197,20 +225,28 @@ static void ffn_block(model *m, pass *p) {
     residual_add(m->s.x, m->s.xb, (size_t)n * m->hp.n_embd);
 }
 
-int model_llama_eval_batch(model *m, const int32_t *tokens, int n, int pos, float *logits) {
+/* Final norm and output projection of the tokens whose logits are wanted. */
+static void output_logits(model *m, const model_batch *b, float *logits) {
     const model_hparams *hp = &m->hp;
-    pass p = {.m = m, .n = n, .pos = pos};
-    embed(m, tokens, n);
-    rope_tables(m, n, pos);
+    int n_out = 0;
+    for (int t = 0; t < b->n; t++)
+        if (b->logits ? b->logits[t] : t == b->n - 1) m->s.out_rows[n_out++] = t;
+    for (int i = 0; i < n_out; i++)
+        tensor_rmsnorm(m->s.xb + (size_t)i * hp->n_embd, m->s.x + (size_t)m->s.out_rows[i] * hp->n_embd,
+                       m->output_norm, hp->n_embd, hp->norm_eps);
+    if (n_out > 0) matmul(m, &m->output, m->s.xb, logits, n_out);
+}
+
+void model_llama_decode(model *m, const model_batch *b, float *logits) {
+    const model_hparams *hp = &m->hp;
+    pass p = {.m = m, .b = b, .n = b->n, .runs = m->s.runs};
+    p.n_runs = split_runs(b, p.runs);
+    embed(m, b->tokens, b->n);
+    rope_tables(m, b);
     for (int il = 0; il < hp->n_layer; il++) {
         p.il = il;
         attention_block(m, &p);
         ffn_block(m, &p);
     }
-    if (logits) {
-        const float *last = m->s.x + (size_t)(n - 1) * hp->n_embd;
-        tensor_rmsnorm(m->s.xb, last, m->output_norm, hp->n_embd, hp->norm_eps);
-        matmul(m, &m->output, m->s.xb, logits, 1);
-    }
-    return 0;
+    if (logits) output_logits(m, b, logits);
 }

@@ -8,7 +8,7 @@
 #include "model/model_internal.h"
 
 model_params model_default_params(void) {
-    return (model_params){.n_ctx = 0, .n_batch = 512, .n_threads = 0, .kv_type = TENSOR_F16};
+    return (model_params){.n_ctx = 0, .n_batch = 512, .n_threads = 0, .n_seq = 1, .kv_type = TENSOR_F16};
 }
 
 static int arch_int(const gguf_file *f, const char *arch, const char *key, int64_t def) {
@@ -158,7 +158,7 @@ static int alloc_state(model *m, oc_error *err) {
     kv->head_bytes = tensor_row_size(kv->type, hp->head_dim);
     if (!kv->row_bytes || !kv->head_bytes)
         return oc_fail(err, "KV cache type %s does not fit head size %d", tensor_type_name(kv->type), hp->head_dim);
-    size_t kv_total = kv->row_bytes * (size_t)p->n_ctx * (size_t)hp->n_layer;
+    size_t kv_total = kv->row_bytes * (size_t)p->n_ctx * (size_t)p->n_seq * (size_t)hp->n_layer;
     kv->k = oc_aligned_alloc(kv_total);
     kv->v = oc_aligned_alloc(kv_total);
     memset(kv->k, 0, kv_total);
@@ -175,6 +175,8 @@ static int alloc_state(model *m, oc_error *err) {
     s->hb = oc_aligned_alloc(nb * hp->n_ff * sizeof(float));
     s->hb2 = oc_aligned_alloc(nb * hp->n_ff * sizeof(float));
     s->logits = oc_aligned_alloc((size_t)hp->n_vocab * sizeof(float));
+    s->out_rows = oc_malloc(nb * sizeof(int32_t));
+    s->runs = oc_malloc(nb * sizeof(struct run));
     s->quant_bytes = max_scratch(m, p->n_batch);
     s->quant = oc_aligned_alloc(s->quant_bytes);
     s->rope_cos = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
@@ -192,6 +194,7 @@ static void resolve_params(model *m, const model_params *in) {
     if (p.n_batch <= 0) p.n_batch = 512;
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
     if (p.n_threads <= 0) p.n_threads = oc_physical_cores();
+    if (p.n_seq <= 0) p.n_seq = 1;
     if (p.kv_type != TENSOR_F32 && p.kv_type != TENSOR_Q8_0) p.kv_type = TENSOR_F16;
     m->params = p;
 }
@@ -235,6 +238,8 @@ void model_free(model *m) {
     float *bufs[] = {s->x, s->xb, s->q, s->att, s->k, s->v, s->hb, s->hb2, s->logits, s->rope_cos, s->rope_sin};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) oc_aligned_free(bufs[i]);
     oc_aligned_free(s->quant);
+    free(s->out_rows);
+    free(s->runs);
     oc_aligned_free(m->kv.k);
     oc_aligned_free(m->kv.v);
     free_layers(m);
@@ -252,17 +257,50 @@ const gguf_file *model_gguf(const model *m) { return m->gguf; }
 int model_n_ctx(const model *m) { return m->params.n_ctx; }
 int model_n_threads(const model *m) { return tensor_pool_size(m->pool); }
 
+int model_n_seq(const model *m) { return m->params.n_seq; }
+int model_n_batch(const model *m) { return m->params.n_batch; }
+
+static int check_batch(const model *m, const model_batch *b, oc_error *err) {
+    if (b->n <= 0) return oc_fail(err, "no tokens to evaluate");
+    if (b->n > m->params.n_batch) return oc_fail(err, "batch of %d tokens exceeds n_batch %d", b->n, m->params.n_batch);
+    for (int i = 0; i < b->n; i++) {
+        if (b->tokens[i] < 0 || b->tokens[i] >= m->hp.n_vocab)
+            return oc_fail(err, "token id %d out of range (vocabulary %d)", b->tokens[i], m->hp.n_vocab);
+        if (b->seq[i] < 0 || b->seq[i] >= m->params.n_seq)
+            return oc_fail(err, "sequence %d out of range (%d sequences)", b->seq[i], m->params.n_seq);
+        if (b->pos[i] < 0 || b->pos[i] >= m->params.n_ctx)
+            return oc_fail(err, "context window exceeded: position %d, context %d", b->pos[i], m->params.n_ctx);
+        /* Runs: the same sequence continues at the next position. */
+        if (i > 0 && b->seq[i] == b->seq[i - 1] && b->pos[i] != b->pos[i - 1] + 1)
+            return oc_fail(err, "positions of sequence %d are not consecutive", b->seq[i]);
+        for (int j = 0; j < i && b->seq[i] != b->seq[i - 1]; j++)
+            if (b->seq[j] == b->seq[i]) return oc_fail(err, "sequence %d appears in two runs", b->seq[i]);
+    }
+    return 0;
+}
+
+int model_decode(model *m, const model_batch *b, float *logits, oc_error *err) {
+    if (check_batch(m, b, err)) return -1;
+    model_llama_decode(m, b, logits);
+    return 0;
+}
+
 int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, oc_error *err) {
     if (n <= 0) return oc_fail(err, "no tokens to evaluate");
     if (pos < 0 || pos + n > m->params.n_ctx)
         return oc_fail(err, "context window exceeded: %d tokens at position %d, context %d", n, pos, m->params.n_ctx);
-    for (int i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
-            return oc_fail(err, "token id %d out of range (vocabulary %d)", tokens[i], m->hp.n_vocab);
-    for (int done = 0; done < n; done += m->params.n_batch) {
-        int chunk = n - done < m->params.n_batch ? n - done : m->params.n_batch;
+    int nb = m->params.n_batch;
+    int32_t *pos_arr = oc_malloc((size_t)nb * sizeof(int32_t)), *seq_arr = oc_calloc((size_t)nb, sizeof(int32_t));
+    int rc = 0;
+    for (int done = 0; done < n && rc == 0; done += nb) {
+        int chunk = n - done < nb ? n - done : nb;
+        for (int i = 0; i < chunk; i++) pos_arr[i] = pos + done + i;
+        model_batch b = {.n = chunk, .tokens = tokens + done, .pos = pos_arr, .seq = seq_arr};
         bool last = done + chunk == n;
-        model_llama_eval_batch(m, tokens + done, chunk, pos + done, last ? logits : NULL);
+        if (check_batch(m, &b, err)) rc = -1;
+        else model_llama_decode(m, &b, last ? logits : NULL);
     }
-    return 0;
+    free(pos_arr);
+    free(seq_arr);
+    return rc;
 }

@@ -15,6 +15,7 @@ typedef struct model_params {
     int n_ctx;                 /* 0: min(model's context length, 4096) */
     int n_batch;               /* tokens per forward pass; 0: 512 */
     int n_threads;             /* 0: physical cores */
+    int n_seq;                 /* sequences decoded together, n_ctx positions each; 0: 1 */
     enum tensor_type kv_type;  /* TENSOR_F16 (default), TENSOR_F32 or TENSOR_Q8_0 */
 } model_params;
 
@@ -38,6 +39,22 @@ const tokenizer *model_tokenizer(const model *m);
 const gguf_file *model_gguf(const model *m);
 int model_n_ctx(const model *m);
 int model_n_threads(const model *m);
+int model_n_seq(const model *m);
+int model_n_batch(const model *m);
+
+/* One forward pass over tokens of one or more sequences. Tokens of a
+ * sequence come as one run at consecutive positions (a prefill chunk or a
+ * single decode step), runs of different sequences one after another. */
+typedef struct model_batch {
+    int n;
+    const int32_t *tokens, *pos, *seq; /* per token */
+    const bool *logits;                /* per token: produce its logits; NULL: the last token only */
+} model_batch;
+
+/* Runs b (n <= n_batch) and writes the logits of the flagged tokens, in
+ * order, to logits (n_flagged x n_vocab floats). A run at position p
+ * overwrites that sequence's cache from p on. */
+int model_decode(model *m, const model_batch *b, float *logits, oc_error *err);
 
 /* Runs tokens at positions pos .. pos+n-1 (which must follow what the cache
  * holds: entries at and after pos are overwritten) and writes the logits of

@@ -19,12 +19,19 @@ typedef struct layer {
     weight w_gate, w_up, w_down;
 } layer;
 
+/* A run: consecutive tokens [t0, t1) of one sequence in a batch. */
+struct run {
+    int t0, t1, seq;
+};
+
 /* Buffers of one forward pass, sized for n_batch tokens. */
 typedef struct scratch {
     float *x, *xb, *q, *k, *v, *att, *hb, *hb2, *logits;
     void *quant;          /* activations quantized for matmul */
     size_t quant_bytes;
     float *rope_cos, *rope_sin; /* n_batch x n_rot/2 */
+    int32_t *out_rows;          /* indices of the tokens whose logits are wanted */
+    struct run *runs;           /* the batch split into runs of one sequence */
     float **attn_tmp;     /* per thread: K and V of one head as F32, scores */
 } scratch;
 
@@ -32,7 +39,7 @@ typedef struct kv_cache {
     enum tensor_type type;
     size_t row_bytes;     /* one position of one layer: n_head_kv * head_dim */
     size_t head_bytes;    /* one head's slice of a row */
-    uint8_t *k, *v;       /* n_layer x n_ctx rows */
+    uint8_t *k, *v;       /* n_layer x n_seq x n_ctx rows */
 } kv_cache;
 
 struct model {
@@ -49,6 +56,7 @@ struct model {
     tensor_pool *pool;
 };
 
-int model_llama_eval_batch(model *m, const int32_t *tokens, int n, int pos, float *logits);
+/* The forward pass of a validated batch. */
+void model_llama_decode(model *m, const model_batch *b, float *logits);
 
 #endif

@@ -6,7 +6,8 @@
  *   (relative RMS bounds per type);
  * - 1 and 2 threads give identical logits;
  * - one batched prefill equals token-by-token evaluation;
- * - F16 and Q8_0 KV caches stay close to F32. */
+ * - F16 and Q8_0 KV caches stay close to F32;
+ * - two sequences decoded in one batch match each decoded alone. */
 #include <unistd.h>
 
 #include "check.h"
@@ -104,6 +105,53 @@ static float *logits_of(const char *path, int threads, enum tensor_type kv, bool
     return logits;
 }
 
+static double rel_rms(const float *a, const float *b);
+
+/* Two sequences in one batch (a prefill run of one next to a decode step
+ * of the other, then both decoding together) give the logits each gets
+ * alone. */
+static void check_two_sequences(const char *path, const float *ref) {
+    model_params p = model_default_params();
+    p.n_threads = 2;
+    p.kv_type = TENSOR_F32;
+    p.n_ctx = 128;
+    p.n_seq = 2;
+    oc_error err;
+    model *m = model_load(path, &p, &err);
+    CHECK(m != NULL);
+    if (!m) return;
+    float *logits = malloc(2 * 512 * sizeof(float));
+    int32_t tok[64], pos[64], seq[64];
+    bool want[64];
+    /* sequence 1: the first 5 prompt tokens alone. */
+    for (int i = 0; i < 5; i++) tok[i] = PROMPT[i], pos[i] = i, seq[i] = 1;
+    model_batch b = {.n = 5, .tokens = tok, .pos = pos, .seq = seq};
+    CHECK(model_decode(m, &b, logits, &err) == 0);
+    /* sequence 1 continues one token; sequence 0 prefills the whole prompt. */
+    int n = 0;
+    tok[n] = PROMPT[5], pos[n] = 5, seq[n] = 1, want[n++] = true;
+    for (int i = 0; i < N_PROMPT; i++) tok[n] = PROMPT[i], pos[n] = i, seq[n] = 0, want[n++] = i == N_PROMPT - 1;
+    b = (model_batch){.n = n, .tokens = tok, .pos = pos, .seq = seq, .logits = want};
+    CHECK(model_decode(m, &b, logits, &err) == 0);
+    CHECK_MSG(rel_rms(logits + 512, ref) < 1e-5, "sequence 0 in a shared batch: %g", rel_rms(logits + 512, ref));
+    /* sequence 1 alone up to 6 tokens, for comparison. */
+    model_params p1 = p;
+    p1.n_seq = 1;
+    model *m1 = model_load(path, &p1, &err);
+    float *alone = malloc(512 * sizeof(float));
+    model_eval(m1, PROMPT, 6, 0, alone, &err);
+    CHECK_MSG(rel_rms(logits, alone) < 1e-5, "sequence 1 in a shared batch: %g", rel_rms(logits, alone));
+    /* Bad batches are refused: a sequence split into two runs. */
+    int32_t t2[3] = {1, 2, 3}, p2[3] = {6, 40, 7}, s2[3] = {1, 0, 1};
+    b = (model_batch){.n = 3, .tokens = t2, .pos = p2, .seq = s2};
+    CHECK(model_decode(m, &b, logits, &err) != 0);
+    CHECK(strstr(err.msg, "two runs") != NULL);
+    free(alone);
+    free(logits);
+    model_free(m1);
+    model_free(m);
+}
+
 static double rel_rms(const float *a, const float *b) {
     double se = 0, s = 0;
     for (int i = 0; i < 512; i++) {
@@ -126,6 +174,7 @@ int main(void) {
     float *two = logits_of(path, 2, TENSOR_F32, false);
     CHECK_MSG(memcmp(ref, two, 512 * sizeof(float)) == 0, "2 threads: rel %g", rel_rms(two, ref));
     float *seq = logits_of(path, 1, TENSOR_F32, true);
+    check_two_sequences(path, ref);
     CHECK_MSG(rel_rms(seq, ref) < 1e-5, "token by token: rel %g", rel_rms(seq, ref));
     struct { enum tensor_type kv; double bound; } kvs[] = {{TENSOR_F16, 5e-4}, {TENSOR_Q8_0, 5e-3}};
     for (int i = 0; i < 2; i++) {
