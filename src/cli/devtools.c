@@ -79,6 +79,7 @@ static int generate_loop(model *m, dev_opts *o, const int32_t *ids, int n_ids) {
     for (int i = 0; i < n_ids; i++) sampler_accept(smp, ids[i]);
     tokenizer_stream ts;
     tokenizer_stream_init(&ts, tok, false);
+    ts.first = false; /* the reply continues the prompt: keep its leading space */
     oc_buf piece = {0};
     oc_error err;
     int pos = 0, n_gen = 0, rc = 0;

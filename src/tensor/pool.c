@@ -3,6 +3,7 @@
  * sleeping thread costs tens of microseconds to wake), then block on a
  * condition variable so an idle server uses no CPU. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -111,5 +112,10 @@ void tensor_pool_run(tensor_pool *p, tensor_task_fn fn, void *ctx) {
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     fn(ctx, 0, p->n_threads);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) cpu_relax();
+    /* Yield after a while: on a busy machine the worker we wait for may
+     * need this core to finish. */
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < 4096) cpu_relax();
+        else sched_yield();
+    }
 }
