@@ -49,7 +49,7 @@ struct sampler {
 sample_params sample_default_params(void) {
     return (sample_params){
         .temperature = 0.8f, .top_k = 40, .top_p = 0.9f, .min_p = 0.0f,
-        .typical_p = 1.0f, .repeat_last_n = 64, .repeat_penalty = 1.1f,
+        .typical_p = 1.0f, .repeat_last_n = 64, .repeat_penalty = 1.0f,
         .presence_penalty = 0.0f, .frequency_penalty = 0.0f, .seed = -1,
     };
 }

@@ -21,7 +21,8 @@ typedef struct sample_params {
 } sample_params;
 
 /* Ollama's defaults: temperature 0.8, top_k 40, top_p 0.9, min_p 0,
- * typical_p 1, repeat_last_n 64, repeat_penalty 1.1, penalties 0, seed -1. */
+ * typical_p 1, repeat_last_n 64, repeat_penalty 1 (off: upstream code, not
+ * its docs, which say 1.1), penalties 0, seed -1. */
 sample_params sample_default_params(void);
 
 typedef struct sampler sampler;

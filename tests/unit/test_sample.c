@@ -61,7 +61,7 @@ static void test_defaults(void) {
     CHECK_NEAR(p.min_p, 0.0, 0);
     CHECK_NEAR(p.typical_p, 1.0, 0);
     CHECK_EQ_INT(p.repeat_last_n, 64);
-    CHECK_NEAR(p.repeat_penalty, 1.1, 1e-7);
+    CHECK_NEAR(p.repeat_penalty, 1.0, 1e-7);
     CHECK_NEAR(p.presence_penalty, 0.0, 0);
     CHECK_NEAR(p.frequency_penalty, 0.0, 0);
     CHECK_EQ_INT(p.seed, -1);
