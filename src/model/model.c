@@ -30,16 +30,21 @@ static int read_hparams(model *m, oc_error *err) {
     if (!arch) return oc_fail(err, "missing general.architecture");
     snprintf(hp->arch, sizeof hp->arch, "%s", arch);
     free(arch);
-    if (strcmp(hp->arch, "llama") != 0 && strcmp(hp->arch, "mistral") != 0 && strcmp(hp->arch, "qwen2") != 0)
+    hp->encoder = strcmp(hp->arch, "bert") == 0;
+    if (strcmp(hp->arch, "llama") != 0 && strcmp(hp->arch, "mistral") != 0 && strcmp(hp->arch, "qwen2") != 0 &&
+        !hp->encoder)
         return oc_fail(err, "unsupported model architecture '%s'", hp->arch);
     const char *a = hp->arch;
+    hp->pooling = (enum model_pooling)arch_int(f, a, "pooling_type", hp->encoder ? POOLING_CLS : POOLING_NONE);
+    if (hp->pooling > POOLING_LAST) return oc_fail(err, "unsupported pooling type %d", (int)hp->pooling);
     hp->n_embd = arch_int(f, a, "embedding_length", 0);
     hp->n_layer = arch_int(f, a, "block_count", 0);
     hp->n_head = arch_int(f, a, "attention.head_count", 0);
     hp->n_head_kv = arch_int(f, a, "attention.head_count_kv", hp->n_head);
     hp->n_ff = arch_int(f, a, "feed_forward_length", 0);
     hp->n_ctx_train = arch_int(f, a, "context_length", 2048);
-    hp->norm_eps = arch_float(f, a, "attention.layer_norm_rms_epsilon", 1e-5);
+    hp->norm_eps = hp->encoder ? arch_float(f, a, "attention.layer_norm_epsilon", 1e-12)
+                               : arch_float(f, a, "attention.layer_norm_rms_epsilon", 1e-5);
     hp->rope_base = arch_float(f, a, "rope.freq_base", 10000.0);
     hp->rope_neox = strcmp(a, "qwen2") == 0;
     if (hp->n_embd <= 0 || hp->n_layer <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0 || hp->n_ff <= 0 ||
@@ -65,7 +70,7 @@ static int read_hparams(model *m, oc_error *err) {
 }
 
 /* Binds a 2-D weight and checks its shape; type must have a vec_dot. */
-static int bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err) {
+int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err) {
     const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
     if (!t) {
         if (optional) return 0;
@@ -82,7 +87,7 @@ static int bind_weight(model *m, weight *w, const char *name, int n_in, int n_ou
 }
 
 /* Loads a 1-D vector as an owned F32 copy (norms and biases are small). */
-static int load_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err) {
+int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err) {
     *out = NULL;
     const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
     if (!t) return optional ? 0 : oc_fail(err, "missing tensor '%s'", name);
@@ -102,19 +107,19 @@ static int bind_layer(model *m, int il, oc_error *err) {
     int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
     char name[96];
 #define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
-    if (load_vector(m, &L->attn_norm, NAME("attn_norm.weight"), hp->n_embd, false, err) ||
-        load_vector(m, &L->ffn_norm, NAME("ffn_norm.weight"), hp->n_embd, false, err) ||
-        bind_weight(m, &L->wq, NAME("attn_q.weight"), hp->n_embd, q_dim, false, err) ||
-        bind_weight(m, &L->wk, NAME("attn_k.weight"), hp->n_embd, kv_dim, false, err) ||
-        bind_weight(m, &L->wv, NAME("attn_v.weight"), hp->n_embd, kv_dim, false, err) ||
-        bind_weight(m, &L->wo, NAME("attn_output.weight"), q_dim, hp->n_embd, false, err) ||
-        load_vector(m, &L->bq, NAME("attn_q.bias"), q_dim, true, err) ||
-        load_vector(m, &L->bk, NAME("attn_k.bias"), kv_dim, true, err) ||
-        load_vector(m, &L->bv, NAME("attn_v.bias"), kv_dim, true, err) ||
-        load_vector(m, &L->bo, NAME("attn_output.bias"), hp->n_embd, true, err) ||
-        bind_weight(m, &L->w_gate, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, false, err) ||
-        bind_weight(m, &L->w_up, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, false, err) ||
-        bind_weight(m, &L->w_down, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, false, err))
+    if (model_bind_vector(m, &L->attn_norm, NAME("attn_norm.weight"), hp->n_embd, false, err) ||
+        model_bind_vector(m, &L->ffn_norm, NAME("ffn_norm.weight"), hp->n_embd, false, err) ||
+        model_bind_weight(m, &L->wq, NAME("attn_q.weight"), hp->n_embd, q_dim, false, err) ||
+        model_bind_weight(m, &L->wk, NAME("attn_k.weight"), hp->n_embd, kv_dim, false, err) ||
+        model_bind_weight(m, &L->wv, NAME("attn_v.weight"), hp->n_embd, kv_dim, false, err) ||
+        model_bind_weight(m, &L->wo, NAME("attn_output.weight"), q_dim, hp->n_embd, false, err) ||
+        model_bind_vector(m, &L->bq, NAME("attn_q.bias"), q_dim, true, err) ||
+        model_bind_vector(m, &L->bk, NAME("attn_k.bias"), kv_dim, true, err) ||
+        model_bind_vector(m, &L->bv, NAME("attn_v.bias"), kv_dim, true, err) ||
+        model_bind_vector(m, &L->bo, NAME("attn_output.bias"), hp->n_embd, true, err) ||
+        model_bind_weight(m, &L->w_gate, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, false, err) ||
+        model_bind_weight(m, &L->w_up, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, false, err) ||
+        model_bind_weight(m, &L->w_down, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, false, err))
         return -1;
 #undef NAME
     return 0;
@@ -122,10 +127,11 @@ static int bind_layer(model *m, int il, oc_error *err) {
 
 static int bind_tensors(model *m, oc_error *err) {
     const model_hparams *hp = &m->hp;
-    if (bind_weight(m, &m->tok_embd, "token_embd.weight", hp->n_embd, hp->n_vocab, false, err) ||
-        load_vector(m, &m->output_norm, "output_norm.weight", hp->n_embd, false, err) ||
-        bind_weight(m, &m->output, "output.weight", hp->n_embd, hp->n_vocab, true, err) ||
-        load_vector(m, &m->rope_freqs, "rope_freqs.weight", hp->n_rot / 2, true, err))
+    if (hp->encoder) return model_bert_bind(m, err);
+    if (model_bind_weight(m, &m->tok_embd, "token_embd.weight", hp->n_embd, hp->n_vocab, false, err) ||
+        model_bind_vector(m, &m->output_norm, "output_norm.weight", hp->n_embd, false, err) ||
+        model_bind_weight(m, &m->output, "output.weight", hp->n_embd, hp->n_vocab, true, err) ||
+        model_bind_vector(m, &m->rope_freqs, "rope_freqs.weight", hp->n_rot / 2, true, err))
         return -1;
     if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
     m->layers = oc_calloc((size_t)hp->n_layer, sizeof(layer));
@@ -190,7 +196,10 @@ static int alloc_state(model *m, oc_error *err) {
 
 static void resolve_params(model *m, const model_params *in) {
     model_params p = in ? *in : model_default_params();
-    if (p.n_ctx <= 0) p.n_ctx = m->hp.n_ctx_train < 4096 ? m->hp.n_ctx_train : 4096;
+    if (p.n_ctx <= 0) p.n_ctx = 4096;
+    /* As upstream: never beyond the trained context (for encoders, the
+     * position table). */
+    if (p.n_ctx > m->hp.n_ctx_train && m->hp.n_ctx_train > 0) p.n_ctx = m->hp.n_ctx_train;
     if (p.n_batch <= 0) p.n_batch = 512;
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
     if (p.n_threads <= 0) p.n_threads = oc_physical_cores();
@@ -225,6 +234,8 @@ static void free_layers(model *m) {
         layer *L = &m->layers[il];
         free(L->attn_norm); free(L->ffn_norm);
         free(L->bq); free(L->bk); free(L->bv); free(L->bo);
+        free(L->attn_out_norm); free(L->attn_out_norm_b); free(L->out_norm); free(L->out_norm_b);
+        free(L->b_up); free(L->b_down);
     }
     free(m->layers);
 }
@@ -245,6 +256,7 @@ void model_free(model *m) {
     free_layers(m);
     free(m->output_norm);
     free(m->rope_freqs);
+    free(m->pos_embd); free(m->type_embd); free(m->embd_norm); free(m->embd_norm_b);
     tensor_pool_free(m->pool);
     tokenizer_free(m->tok);
     gguf_close(m->gguf);
@@ -260,14 +272,17 @@ int model_n_threads(const model *m) { return tensor_pool_size(m->pool); }
 int model_n_seq(const model *m) { return m->params.n_seq; }
 int model_n_batch(const model *m) { return m->params.n_batch; }
 
+/* Sequence ids index KV slots for decoders; encoders keep no cache, so
+ * there they only label the inputs. */
 static int check_batch(const model *m, const model_batch *b, oc_error *err) {
+    int n_seq = m->hp.encoder ? INT32_MAX : m->params.n_seq;
     if (b->n <= 0) return oc_fail(err, "no tokens to evaluate");
     if (b->n > m->params.n_batch) return oc_fail(err, "batch of %d tokens exceeds n_batch %d", b->n, m->params.n_batch);
     for (int i = 0; i < b->n; i++) {
         if (b->tokens[i] < 0 || b->tokens[i] >= m->hp.n_vocab)
             return oc_fail(err, "token id %d out of range (vocabulary %d)", b->tokens[i], m->hp.n_vocab);
-        if (b->seq[i] < 0 || b->seq[i] >= m->params.n_seq)
-            return oc_fail(err, "sequence %d out of range (%d sequences)", b->seq[i], m->params.n_seq);
+        if (b->seq[i] < 0 || b->seq[i] >= n_seq)
+            return oc_fail(err, "sequence %d out of range (%d sequences)", b->seq[i], n_seq);
         if (b->pos[i] < 0 || b->pos[i] >= m->params.n_ctx)
             return oc_fail(err, "context window exceeded: position %d, context %d", b->pos[i], m->params.n_ctx);
         /* Runs: the same sequence continues at the next position. */
@@ -280,12 +295,21 @@ static int check_batch(const model *m, const model_batch *b, oc_error *err) {
 }
 
 int model_decode(model *m, const model_batch *b, float *logits, oc_error *err) {
+    if (m->hp.encoder) return oc_fail(err, "this model only produces embeddings");
     if (check_batch(m, b, err)) return -1;
     model_llama_decode(m, b, logits);
     return 0;
 }
 
+int model_embed(model *m, const model_batch *b, float *out, oc_error *err) {
+    if (!m->hp.encoder) return oc_fail(err, "this model does not produce embeddings");
+    if (check_batch(m, b, err)) return -1;
+    model_bert_embed(m, b, out);
+    return 0;
+}
+
 int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, oc_error *err) {
+    if (m->hp.encoder) return oc_fail(err, "this model only produces embeddings");
     if (n <= 0) return oc_fail(err, "no tokens to evaluate");
     if (pos < 0 || pos + n > m->params.n_ctx)
         return oc_fail(err, "context window exceeded: %d tokens at position %d, context %d", n, pos, m->params.n_ctx);

@@ -1,8 +1,8 @@
 /* model: a loaded GGUF model and its forward pass.
  * Owns: hyper-parameters from metadata, tensor binding by name, the forward
  * function of each architecture family (llama: Llama 2/3, Mistral,
- * TinyLlama; qwen2), the KV cache (F32, F16 or Q8_0) and the scratch
- * buffers, all allocated once at load. */
+ * TinyLlama; qwen2; bert encoders for embeddings), the KV cache (F32, F16
+ * or Q8_0) and the scratch buffers, all allocated once at load. */
 #ifndef OLLAMA_MODEL_H
 #define OLLAMA_MODEL_H
 
@@ -21,8 +21,13 @@ typedef struct model_params {
 
 model_params model_default_params(void);
 
+/* Pooling of encoder outputs (GGUF <arch>.pooling_type). */
+enum model_pooling { POOLING_NONE = 0, POOLING_MEAN = 1, POOLING_CLS = 2, POOLING_LAST = 3 };
+
 typedef struct model_hparams {
     char arch[32];
+    bool encoder;           /* BERT-style: bidirectional, embeddings only */
+    enum model_pooling pooling;
     int n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff;
     int head_dim, n_ctx_train, n_rot;
     float norm_eps, rope_base, rope_scale;
@@ -55,6 +60,11 @@ typedef struct model_batch {
  * order, to logits (n_flagged x n_vocab floats). A run at position p
  * overwrites that sequence's cache from p on. */
 int model_decode(model *m, const model_batch *b, float *logits, oc_error *err);
+
+/* Runs an encoder model over b (each run of one sequence is one input,
+ * positions from 0) and writes one pooled, unnormalised vector of n_embd
+ * floats per run, in order. */
+int model_embed(model *m, const model_batch *b, float *out, oc_error *err);
 
 /* Runs tokens at positions pos .. pos+n-1 (which must follow what the cache
  * holds: entries at and after pos are overwritten) and writes the logits of

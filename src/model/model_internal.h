@@ -17,6 +17,8 @@ typedef struct layer {
     weight wq, wk, wv, wo;
     float *bq, *bk, *bv, *bo;             /* optional biases */
     weight w_gate, w_up, w_down;
+    /* bert: post-attention and output LayerNorms, FFN biases */
+    float *attn_out_norm, *attn_out_norm_b, *out_norm, *out_norm_b, *b_up, *b_down;
 } layer;
 
 /* A run: consecutive tokens [t0, t1) of one sequence in a batch. */
@@ -50,11 +52,17 @@ struct model {
     weight tok_embd, output;
     float *output_norm;
     float *rope_freqs;    /* llama3 frequency factors, n_rot/2, or NULL */
+    float *pos_embd, *type_embd, *embd_norm, *embd_norm_b; /* bert */
     layer *layers;
     kv_cache kv;
     scratch s;
     tensor_pool *pool;
 };
+
+int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err);
+int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err);
+int model_bert_bind(model *m, oc_error *err);
+void model_bert_embed(model *m, const model_batch *b, float *out);
 
 /* The forward pass of a validated batch. */
 void model_llama_decode(model *m, const model_batch *b, float *logits);
