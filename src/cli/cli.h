@@ -4,6 +4,7 @@
 #ifndef OLLAMA_CLI_H
 #define OLLAMA_CLI_H
 
+int cli_serve(int argc, char **argv);
 int cli_generate_file(int argc, char **argv);
 int cli_bench_file(int argc, char **argv);
 int cli_quantize_file(int argc, char **argv);

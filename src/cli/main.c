@@ -10,6 +10,8 @@ static void usage(FILE *out) {
     fprintf(out,
             "Large language model runner\n\n"
             "Usage:\n  ollama [command]\n\n"
+            "Available Commands:\n"
+            "  serve       Start Ollama\n\n"
             "Developer commands:\n"
             "  generate-file MODEL.gguf PROMPT   Generate text from a GGUF file with the engine\n"
             "  bench-file MODEL.gguf             Measure prompt and generation speed\n"
@@ -23,6 +25,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "start") == 0) return cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "generate-file") == 0) return cli_generate_file(argc - 1, argv + 1);
     if (strcmp(cmd, "bench-file") == 0) return cli_bench_file(argc - 1, argv + 1);
     if (strcmp(cmd, "quantize-file") == 0) return cli_quantize_file(argc - 1, argv + 1);
