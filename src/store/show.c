@@ -1,0 +1,154 @@
+/* The text forms /api/show returns for a model: its Modelfile and its
+ * parameters (store.md §5.3, §5.4; upstream Model.String and
+ * GetModelInfo), with Go's %v / %#v value printing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "store/store_internal.h"
+
+/* Go's %v of a float64: strconv 'g' with the shortest digits, in %e form
+ * when the exponent is below -4 or at least 6 (1e+06 for a million). */
+static void go_g(oc_buf *b, double v) {
+    char tmp[40];
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
+        if (strtod(tmp, NULL) == v) break;
+    }
+    int x = atoi(strchr(tmp, 'e') + 1);
+    if (x < -4 || x >= 6) {
+        char *e = strchr(tmp, 'e');
+        oc_buf_append(b, tmp, (size_t)(e - tmp));
+        oc_buf_printf(b, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+    } else {
+        oc_buf_printf(b, "%.*f", p - 1 - x > 0 ? p - 1 - x : 0, v);
+    }
+}
+
+/* strconv.Quote */
+static void go_quote(oc_buf *b, const char *s) {
+    oc_buf_puts(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        utf8proc_int32_t r;
+        utf8proc_ssize_t n = utf8proc_iterate(p, -1, &r);
+        if (n <= 0) {
+            oc_buf_printf(b, "\\x%02x", *p++);
+            continue;
+        }
+        static const char esc[] = "\a\b\f\n\r\t\v", letters[] = "abfnrtv";
+        const char *e = r && r < 0x80 ? strchr(esc, (int)r) : NULL;
+        if (r == '"' || r == '\\') oc_buf_printf(b, "\\%c", (char)r);
+        else if (store_is_print((uint32_t)r)) oc_buf_append(b, p, (size_t)n);
+        else if (e) oc_buf_printf(b, "\\%c", letters[e - esc]);
+        else if (r < 0x80) oc_buf_printf(b, "\\x%02x", (unsigned)r);
+        else if (r < 0x10000) oc_buf_printf(b, "\\u%04x", (unsigned)r);
+        else oc_buf_printf(b, "\\U%08x", (unsigned)r);
+        p += n;
+    }
+    oc_buf_puts(b, "\"");
+}
+
+/* One value as %v (Modelfile) or %#v (parameters). */
+static void go_value(oc_buf *b, const json_t *v, bool sharp, bool int_plain) {
+    if (json_is_string(v)) {
+        if (sharp) go_quote(b, json_string_value(v));
+        else oc_buf_puts(b, json_string_value(v));
+    } else if (json_is_number(v)) {
+        double d = json_number_value(v);
+        if (int_plain && d == floor(d) && fabs(d) < 1e15) oc_buf_printf(b, "%.0f", d);
+        else go_g(b, d);
+    } else if (json_is_boolean(v)) {
+        oc_buf_puts(b, json_is_true(v) ? "true" : "false");
+    } else if (json_is_null(v)) {
+        oc_buf_puts(b, "<nil>");
+    } else {
+        char *j = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        oc_buf_puts(b, j ? j : "");
+        free(j);
+    }
+}
+
+static int cmp_key(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Keys of an object, sorted (upstream walks a map: unspecified order). */
+static const char **sorted_keys(const json_t *o, size_t *n) {
+    *n = json_object_size(o);
+    const char **k = oc_malloc((*n ? *n : 1) * sizeof *k), *key;
+    size_t i = 0;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v) k[i++] = key;
+    qsort(k, *n, sizeof *k, cmp_key);
+    return k;
+}
+
+char *store_params_text(const json_t *params) {
+    oc_buf b = {0};
+    oc_buf_puts(&b, "");
+    size_t n;
+    const char **keys = json_is_object(params) ? sorted_keys(params, &n) : NULL;
+    for (size_t i = 0; keys && i < n; i++) {
+        const json_t *v = json_object_get(params, keys[i]);
+        size_t cnt = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t k = 0; k < cnt; k++) {
+            if (b.len) oc_buf_puts(&b, "\n");
+            oc_buf_printf(&b, "%-30s ", keys[i]);
+            go_value(&b, json_is_array(v) ? json_array_get(v, k) : v, true, false);
+        }
+    }
+    free(keys);
+    return b.data;
+}
+
+static void command(oc_buf *b, const char *name, const char *value) {
+    char *q = store_modelfile_quote(value);
+    oc_buf_printf(b, "%s %s\n", name, q);
+    free(q);
+}
+
+static void param_lines(oc_buf *b, const json_t *params) {
+    size_t n;
+    const char **keys = sorted_keys(params, &n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_object_get(params, keys[i]);
+        size_t cnt = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t k = 0; k < cnt; k++) {
+            oc_buf val = {0};
+            oc_buf_puts(&val, "");
+            go_value(&val, json_is_array(v) ? json_array_get(v, k) : v, false, true);
+            char *q = store_modelfile_quote(val.data);
+            oc_buf_printf(b, "PARAMETER %s %s\n", keys[i], q);
+            free(q);
+            oc_buf_free(&val);
+        }
+    }
+    free(keys);
+}
+
+char *store_model_modelfile(const store_model *m, const char *system, const json_t *params) {
+    oc_buf b = {0};
+    char shortname[STORE_NAME_BUF];
+    store_name_display(&m->name, shortname, sizeof shortname);
+    oc_buf_printf(&b, "# Modelfile generated by \"ollama show\"\n# To build a new Modelfile based on this, replace "
+                      "FROM with:\n# FROM %s\n\n", shortname);
+    oc_buf_printf(&b, "FROM %s\n", m->model_path ? m->model_path : "");
+    for (size_t i = 0; i < m->n_adapters; i++) command(&b, "ADAPTER", m->adapter_paths[i]);
+    if (m->draft_path) command(&b, "DRAFT", m->draft_path);
+    for (size_t i = 0; i < m->n_projectors; i++) oc_buf_printf(&b, "FROM %s\n", m->projector_paths[i]);
+    command(&b, "TEMPLATE", m->template_text ? m->template_text : "{{ .Prompt }}");
+    if (!system) system = m->system;
+    if (system && *system) command(&b, "SYSTEM", system);
+    if (m->config.renderer && *m->config.renderer) command(&b, "RENDERER", m->config.renderer);
+    if (m->config.parser && *m->config.parser) command(&b, "PARSER", m->config.parser);
+    if (!params) params = m->params;
+    if (json_is_object(params)) param_lines(&b, params);
+    for (size_t i = 0; i < m->n_licenses; i++) command(&b, "LICENSE", m->licenses[i]);
+    for (size_t i = 0; i < m->n_messages; i++) {
+        char *q = store_modelfile_quote(m->messages[i].content);
+        oc_buf_printf(&b, "MESSAGE %s %s\n", m->messages[i].role, q);
+        free(q);
+    }
+    return b.data;
+}
