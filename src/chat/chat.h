@@ -20,8 +20,27 @@ typedef struct gotmpl gotmpl;
 /* Parses a template; errors name the template and the line:column. */
 gotmpl *gotmpl_parse(const char *name, const char *text, oc_error *err);
 void gotmpl_free(gotmpl *t);
-/* Executes t with dot = data, appending to out. */
+/* Executes t with dot = data, appending to out. On error out is left as it
+ * was. Data types follow upstream: "Messages" and "Tools" of the data
+ * object act as upstream's template message and tool types (JSON output
+ * in their field order, Arguments/Properties/Tools printing as JSON);
+ * other values act as decoded JSON (numbers are float64). Missing struct
+ * fields are zero values; a missing map key prints "<no value>". */
 int gotmpl_execute(const gotmpl *t, json_t *data, oc_buf *out, oc_error *err);
+/* Upstream's Template.Vars: the field and variable names used anywhere
+ * ("$x" for variables), lower-cased, sorted, unique. Fails, as upstream's
+ * Parse does, with "undefined template specified" on a {{template}} call
+ * without a pipeline. Free with gotmpl_vars_free. */
+int gotmpl_vars(const gotmpl *t, char ***names, size_t *n, oc_error *err);
+void gotmpl_vars_free(char **names, size_t n);
+/* Appends {{ .Response }} to the end of t, as upstream's Parse does for
+ * templates that use neither Messages nor Response. */
+int gotmpl_append_response(gotmpl *t, oc_error *err);
+/* A copy of t whose main template keeps nothing after the first field
+ * naming Response (document order; if/range/with conditions are not
+ * looked at): the template of upstream's final legacy pass. Free with
+ * gotmpl_free. */
+gotmpl *gotmpl_cut_after_response(const gotmpl *t);
 
 /* ---- Jinja2 (chat templates) ----
  * Configured as transformers' apply_chat_template: trim_blocks,
