@@ -44,4 +44,15 @@ typedef struct api_think {
 } api_think;
 int api_parse_think(const json_t *v, api_think *out, oc_error *err);
 
+/* ---- the endpoints ---- */
+typedef struct api_ctx api_ctx;
+struct store;
+struct sched;
+struct server;
+/* Handler context over a store and a scheduler (not owned). */
+api_ctx *api_ctx_new(struct store *st, struct sched *sc);
+void api_ctx_free(api_ctx *ctx);
+/* Registers the native endpoints on a server (before it listens). */
+int api_register(struct server *srv, api_ctx *ctx);
+
 #endif

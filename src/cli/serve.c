@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "cli/cli.h"
+#include "sched/sched.h"
 #include "server/server.h"
+#include "store/store.h"
 
 static const char *serve_env[][2] = {
     {"OLLAMA_DEBUG", "Show additional debug information (e.g. OLLAMA_DEBUG=1)"},
@@ -74,19 +77,33 @@ int cli_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     char origins[4096];
-    /* Endpoint handlers join through cfg.routes / cfg.n_routes / cfg.ctx;
-     * until then the built-in table answers (501 for the endpoints). */
     server_config cfg = {.origins = server_env("OLLAMA_ORIGINS", origins, sizeof origins)};
     server_host_from_env(&cfg.addr);
     oc_error err;
-    server *s = server_start(&cfg, &err);
-    if (!s) {
+    store *st = store_open(NULL, &err);
+    if (!st) {
         fprintf(stderr, "Error: %s\n", err.msg);
+        return 1;
+    }
+    if (store_prune(st, &err) != 0) oc_log(OC_LOG_WARN, "prune: %s", err.msg);
+    sched_config sc_cfg = sched_config_from_env();
+    sched *sc = sched_new(&sc_cfg);
+    api_ctx *api = api_ctx_new(st, sc);
+    server *s = server_new(&cfg, &err);
+    if (!s || api_register(s, api) != 0 || server_listen(s, &err) != 0) {
+        fprintf(stderr, "Error: %s\n", err.msg);
+        server_stop(s);
+        api_ctx_free(api);
+        sched_free(sc);
+        store_close(st);
         return 1;
     }
     log_config(&cfg);
     oc_log(OC_LOG_INFO, "Listening on %s (version %s)", server_address(s), SERVER_VERSION);
     server_wait(s);
     server_stop(s);
+    api_ctx_free(api);
+    sched_free(sc);
+    store_close(st);
     return 0;
 }

@@ -9,7 +9,7 @@
 
 #include "tensor/tensor.h"
 
-#define SPIN_ITERATIONS 200000
+#define SPIN_ITERATIONS 100000
 
 struct tensor_pool {
     int n_threads;
@@ -34,11 +34,19 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/* Spinning waits yield the core every few rounds: on an idle machine
+ * sched_yield returns at once, on a busy one (tests running in parallel,
+ * several loaded models) it lets the thread we wait for run. */
+static inline void spin_pause(int i) {
+    if ((i & 63) == 63) sched_yield();
+    else cpu_relax();
+}
+
 static unsigned wait_for_job(tensor_pool *p, unsigned seen) {
     for (int i = 0; i < SPIN_ITERATIONS; i++) {
         unsigned g = atomic_load_explicit(&p->generation, memory_order_acquire);
         if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) return g;
-        cpu_relax();
+        spin_pause(i);
     }
     pthread_mutex_lock(&p->mu);
     unsigned g;
@@ -112,10 +120,5 @@ void tensor_pool_run(tensor_pool *p, tensor_task_fn fn, void *ctx) {
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     fn(ctx, 0, p->n_threads);
-    /* Yield after a while: on a busy machine the worker we wait for may
-     * need this core to finish. */
-    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
-        if (spins < 4096) cpu_relax();
-        else sched_yield();
-    }
+    for (int i = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) spin_pause(i);
 }

@@ -1,0 +1,58 @@
+/* api (internal): the state shared by the handlers. */
+#ifndef OLLAMA_API_INTERNAL_H
+#define OLLAMA_API_INTERNAL_H
+
+#include "api/api.h"
+#include "chat/chat.h"
+#include "sched/sched.h"
+#include "server/server.h"
+#include "store/store.h"
+
+struct api_ctx {
+    store *st;
+    sched *sc;
+};
+
+/* "2025-10-17T23:14:07.414671Z" (UTC) or with the local offset. */
+void api_time_utc(char *buf, size_t n);
+void api_time_local(int64_t unix_ns, char *buf, size_t n);
+
+/* A model looked up by the name a request gave. */
+typedef struct api_model {
+    char requested[STORE_NAME_BUF]; /* as the request spelt it (trimmed) */
+    char display[STORE_NAME_BUF];   /* short display form */
+    char canonical[STORE_NAME_BUF]; /* host/namespace/model:tag */
+    store_model m;
+    char **caps;
+    int n_caps;
+} api_model;
+
+/* Parses and loads `name`; on failure answers res with the given texts
+ * (not_found_fmt gets the requested name) and returns -1. */
+int api_model_open(api_ctx *ctx, const char *name, api_model *out, server_response *res,
+                   int empty_status, const char *empty_msg, const char *not_found_fmt);
+void api_model_close(api_model *m);
+bool api_model_has(const api_model *m, const char *cap);
+/* The capability list of a loaded store model (store.md §8). */
+int api_capabilities(const store_model *m, char ***out);
+void api_capabilities_free(char **caps, int n);
+
+/* Renders a chat through the model's template (Go template; default
+ * "{{ .Prompt }}"). messages is an array of API message objects. */
+int api_render(const char *tmpl, const json_t *messages, const json_t *tools, const api_think *think,
+               oc_buf *out, oc_error *err);
+
+void api_handle_generate(server_request *req, server_response *res, void *ctx);
+void api_handle_chat(server_request *req, server_response *res, void *ctx);
+void api_handle_tags(server_request *req, server_response *res, void *ctx);
+void api_handle_show(server_request *req, server_response *res, void *ctx);
+void api_handle_copy(server_request *req, server_response *res, void *ctx);
+void api_handle_delete(server_request *req, server_response *res, void *ctx);
+void api_handle_ps(server_request *req, server_response *res, void *ctx);
+void api_handle_create(server_request *req, server_response *res, void *ctx);
+void api_handle_blob_head(server_request *req, server_response *res, void *ctx);
+void api_handle_blob_post(server_request *req, server_response *res, void *ctx);
+void api_handle_embed(server_request *req, server_response *res, void *ctx);
+void api_handle_embeddings(server_request *req, server_response *res, void *ctx);
+
+#endif

@@ -1,0 +1,425 @@
+/* api: /api/generate and /api/chat — validation in upstream's order,
+ * scheduling, prompt rendering, and the stream of chunks (or one object
+ * with stream:false) fed by the engine's runner thread. */
+#include <ctype.h>
+#include <pthread.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+
+typedef struct gen_job {
+    api_ctx *ctx;
+    sched_runner *runner;
+    server_stream *w;            /* streaming; NULL for stream:false */
+    bool chat;
+    char model[STORE_NAME_BUF];  /* echoed as requested */
+    int64_t keep_alive;
+    uint64_t t_arrival, load_ns;
+    int n_prompt;
+    oc_buf text;                 /* stream:false: the whole reply */
+    json_t *final;               /* stream:false: the last object */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done, cancel;
+} gen_job;
+
+static json_t *chunk_base(const gen_job *j) {
+    char ts[64];
+    api_time_utc(ts, sizeof ts);
+    json_t *o = json_object();
+    json_object_set_new(o, "model", json_string(j->model));
+    json_object_set_new(o, "created_at", json_string(ts));
+    return o;
+}
+
+static void set_text(json_t *o, bool chat, const char *text) {
+    if (chat) {
+        json_t *msg = json_object();
+        json_object_set_new(msg, "role", json_string("assistant"));
+        json_object_set_new(msg, "content", json_string(text));
+        json_object_set_new(o, "message", msg);
+    } else {
+        json_object_set_new(o, "response", json_string(text));
+    }
+}
+
+static void set_int_nonzero(json_t *o, const char *key, int64_t v) {
+    if (v) json_object_set_new(o, key, json_integer(v));
+}
+
+static json_t *final_chunk(gen_job *j, const engine_result *r, const char *text) {
+    json_t *o = chunk_base(j);
+    set_text(o, j->chat, text);
+    json_object_set_new(o, "done", json_true());
+    json_object_set_new(o, "done_reason", json_string(r->done_reason));
+    if (!j->chat && r->context) {
+        json_t *ctx = json_array();
+        for (int i = 0; i < r->n_context; i++) json_array_append_new(ctx, json_integer(r->context[i]));
+        json_object_set_new(o, "context", ctx);
+    }
+    set_int_nonzero(o, "total_duration", (int64_t)(oc_now_ns() - j->t_arrival));
+    set_int_nonzero(o, "load_duration", (int64_t)j->load_ns);
+    set_int_nonzero(o, "prompt_eval_count", j->n_prompt);
+    set_int_nonzero(o, "prompt_eval_duration", (int64_t)r->prompt_eval_ns);
+    set_int_nonzero(o, "eval_count", r->eval_count);
+    set_int_nonzero(o, "eval_duration", (int64_t)r->eval_ns);
+    return o;
+}
+
+static void job_free(gen_job *j) {
+    oc_buf_free(&j->text);
+    json_decref(j->final);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+/* Runs on the engine's thread. */
+static bool on_piece(void *user, const char *text, size_t len, const engine_result *final) {
+    gen_job *j = user;
+    if (!final) {
+        if (!j->w) {
+            oc_buf_append(&j->text, text, len);
+            return !j->cancel;
+        }
+        json_t *o = chunk_base(j);
+        char *piece = oc_strndup(text, len);
+        set_text(o, j->chat, piece);
+        free(piece);
+        json_object_set_new(o, "done", json_false());
+        return server_stream_write_json(j->w, o);
+    }
+    sched_release(j->ctx->sc, j->runner, j->keep_alive);
+    if (j->w) {
+        if (final->error) server_stream_error(j->w, 500, final->error);
+        else server_stream_write_json(j->w, final_chunk(j, final, ""));
+        server_stream_end(j->w);
+        job_free(j);
+        return true;
+    }
+    pthread_mutex_lock(&j->mu);
+    j->final = final->error ? NULL : final_chunk(j, final, j->text.data ? j->text.data : "");
+    if (final->error) oc_buf_clear(&j->text), oc_buf_puts(&j->text, final->error);
+    j->done = true;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return true;
+}
+
+/* stream:false: waits for the reply, cancelling if the client leaves. */
+static void wait_and_respond(gen_job *j, server_request *req, server_response *res) {
+    pthread_mutex_lock(&j->mu);
+    while (!j->done) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100000000L;
+        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&j->cv, &j->mu, &until);
+        if (!j->done && server_request_client_gone(req)) j->cancel = true;
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (j->final) server_respond_json(res, 200, json_incref(j->final));
+    else server_respond_error(res, 500, "%s", j->text.data ? j->text.data : "generation failed");
+    job_free(j);
+}
+
+/* ---- shared request handling ---- */
+
+typedef struct gen_request {
+    api_ctx *ctx;
+    server_request *req;
+    server_response *res;
+    api_model *model;
+    api_options opts;
+    int64_t keep_alive;
+    bool chat, stream;
+    uint64_t t_arrival;
+    const json_t *context; /* generate's deprecated context tokens */
+} gen_request;
+
+/* Cuts a prompt that does not fit: the first num_keep tokens stay, then
+ * the newest ones, leaving room to generate (as upstream's runner does). */
+static int fit_context(int32_t *ids, int n, int n_ctx, int num_keep) {
+    int limit = n_ctx - 1;
+    if (n <= limit) return n;
+    if (num_keep < 0 || num_keep > limit / 2) num_keep = limit / 2;
+    int drop = n - limit;
+    memmove(ids + num_keep, ids + num_keep + drop, (size_t)(n - num_keep - drop) * sizeof(int32_t));
+    return limit;
+}
+
+static int tokenize(gen_request *g, model *m, const char *prompt, int32_t **ids) {
+    oc_error err;
+    int32_t *p = NULL;
+    int n = tokenizer_encode(model_tokenizer(m), prompt, strlen(prompt), true, true, &p, &err);
+    if (n < 0) return -1;
+    int n_ctx_tokens = g->context ? (int)json_array_size(g->context) : 0;
+    *ids = oc_malloc((size_t)(n + n_ctx_tokens + 1) * sizeof(int32_t));
+    for (int i = 0; i < n_ctx_tokens; i++) (*ids)[i] = (int32_t)json_integer_value(json_array_get(g->context, i));
+    memcpy(*ids + n_ctx_tokens, p, (size_t)n * sizeof(int32_t));
+    free(p);
+    return fit_context(*ids, n + n_ctx_tokens, model_n_ctx(m), g->opts.num_keep);
+}
+
+static gen_job *job_new(gen_request *g, sched_runner *r, uint64_t load_ns, int n_prompt) {
+    gen_job *j = oc_calloc(1, sizeof *j);
+    j->ctx = g->ctx;
+    j->runner = r;
+    j->chat = g->chat;
+    snprintf(j->model, sizeof j->model, "%s", g->model->requested);
+    j->keep_alive = g->keep_alive;
+    j->t_arrival = g->t_arrival;
+    j->load_ns = load_ns;
+    j->n_prompt = n_prompt;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    return j;
+}
+
+static sched_runner *acquire(gen_request *g, uint64_t *load_ns) {
+    sched_load_opts lo = {.num_ctx = g->opts.num_ctx, .num_batch = g->opts.num_batch, .num_thread = g->opts.num_thread};
+    int status = 500;
+    oc_error err;
+    sched_runner *r = sched_acquire(g->ctx->sc, g->model->canonical, g->model->m.model_path, &lo, load_ns, &status, &err);
+    if (!r) server_respond_error(g->res, status, "%s", err.msg);
+    return r;
+}
+
+/* Load-only and unload answers: one object even when streaming. */
+static void respond_done(gen_request *g, const char *reason) {
+    char ts[64];
+    api_time_utc(ts, sizeof ts);
+    json_t *o = json_object();
+    json_object_set_new(o, "model", json_string(g->model->requested));
+    json_object_set_new(o, "created_at", json_string(ts));
+    set_text(o, g->chat, "");
+    json_object_set_new(o, "done", json_true());
+    json_object_set_new(o, "done_reason", json_string(reason));
+    server_respond_json(g->res, 200, o);
+}
+
+static void generate_prompt(gen_request *g, sched_runner *r, uint64_t load_ns, const char *prompt) {
+    model *m = sched_runner_model(r);
+    int32_t *ids = NULL;
+    int n = tokenize(g, m, prompt, &ids);
+    if (n <= 0) {
+        sched_release(g->ctx->sc, r, g->keep_alive);
+        free(ids);
+        server_respond_error(g->res, 400, n == 0 ? "prompt is empty" : "the prompt could not be tokenized");
+        return;
+    }
+    gen_job *j = job_new(g, r, load_ns, n);
+    engine_request er = {.tokens = ids, .n_tokens = n, .sampling = api_options_sampling(&g->opts),
+                         .num_predict = g->opts.num_predict, .stop = (const char *const *)g->opts.stop,
+                         .n_stop = g->opts.n_stop};
+    if (g->stream) j->w = server_stream_begin(g->res, NULL);
+    oc_error err;
+    if (engine_submit(sched_runner_engine(r), &er, on_piece, j, &err) != 0) {
+        sched_release(g->ctx->sc, r, g->keep_alive);
+        if (j->w) server_stream_error(j->w, 400, err.msg), server_stream_end(j->w);
+        else server_respond_error(g->res, 400, "%s", err.msg);
+        job_free(j);
+    } else if (!g->stream) {
+        wait_and_respond(j, g->req, g->res);
+    }
+    free(ids);
+}
+
+/* Options, keep_alive, stream: the parts generate and chat share.
+ * Returns -1 after answering with the error. */
+static int common_fields(gen_request *g, const json_t *body) {
+    oc_error err;
+    if (api_parse_keep_alive(json_object_get(body, "keep_alive"), &g->keep_alive, &err)) {
+        server_respond_error(g->res, 400, "%s", err.msg);
+        return -1;
+    }
+    g->stream = !json_is_false(json_object_get(body, "stream"));
+    api_options_default(&g->opts);
+    if (api_options_apply(&g->opts, g->model->m.params, &err) ||
+        api_options_apply(&g->opts, json_object_get(body, "options"), &err)) {
+        server_respond_error(g->res, 500, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_top_logprobs(const json_t *body, server_response *res) {
+    const json_t *v = json_object_get(body, "top_logprobs");
+    if (json_is_number(v) && (json_number_value(v) < 0 || json_number_value(v) > 20)) {
+        server_respond_error(res, 400, "top_logprobs must be between 0 and 20");
+        return -1;
+    }
+    return 0;
+}
+
+/* think: validated against the model's capability (api.md §2.3). */
+static int check_think(gen_request *g, const json_t *body, api_think *think) {
+    oc_error err;
+    if (api_parse_think(json_object_get(body, "think"), think, &err)) {
+        server_respond_error(g->res, 400, "%s", err.msg);
+        return -1;
+    }
+    bool can = api_model_has(g->model, "thinking");
+    if (think->enabled && !can) {
+        server_respond_error(g->res, 400, "\"%s\" does not support thinking", g->model->requested);
+        return -1;
+    }
+    if (!think->set && can) think->enabled = true;
+    if (think->enabled && !think->level[0]) snprintf(think->level, sizeof think->level, "medium");
+    return 0;
+}
+
+/* The messages a generate request renders: system, the model's MESSAGEs
+ * (unless context is given), then the prompt as a user message. */
+static json_t *generate_messages(const gen_request *g, const json_t *body) {
+    json_t *msgs = json_array();
+    const char *system = json_string_value(json_object_get(body, "system"));
+    if (!system) system = g->model->m.system;
+    if (system && *system) json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "system", "content", system));
+    if (!g->context)
+        for (size_t i = 0; i < g->model->m.n_messages; i++)
+            json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", g->model->m.messages[i].role, "content",
+                                                  g->model->m.messages[i].content));
+    const char *prompt = json_string_value(json_object_get(body, "prompt"));
+    json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "user", "content", prompt ? prompt : ""));
+    return msgs;
+}
+
+static void generate(gen_request *g, const json_t *body) {
+    const char *prompt = json_string_value(json_object_get(body, "prompt"));
+    bool raw = json_is_true(json_object_get(body, "raw"));
+    if (g->keep_alive == 0 && (!prompt || !*prompt)) {
+        sched_unload(g->ctx->sc, g->model->canonical);
+        return respond_done(g, "unload");
+    }
+    g->context = json_object_get(body, "context");
+    if (raw && (json_object_get(body, "template") || json_object_get(body, "system") || g->context)) {
+        server_respond_error(g->res, 400, "raw mode does not support template, system, or context");
+        return;
+    }
+    api_think think;
+    if (check_think(g, body, &think)) return;
+    if (!api_model_has(g->model, "completion")) {
+        server_respond_error(g->res, 400, "\"%s\" does not support generate", g->model->requested);
+        return;
+    }
+    oc_buf rendered = {0};
+    if (!raw && prompt && *prompt) {
+        const char *tmpl = json_string_value(json_object_get(body, "template"));
+        json_t *msgs = generate_messages(g, body);
+        oc_error err;
+        int rc = api_render(tmpl ? tmpl : g->model->m.template_text, msgs, NULL, &think, &rendered, &err);
+        json_decref(msgs);
+        if (rc) {
+            server_respond_error(g->res, 500, "%s", err.msg);
+            return oc_buf_free(&rendered);
+        }
+    }
+    uint64_t load_ns;
+    sched_runner *r = acquire(g, &load_ns);
+    if (r && (!prompt || !*prompt)) {
+        sched_release(g->ctx->sc, r, g->keep_alive);
+        respond_done(g, "load");
+    } else if (r) {
+        generate_prompt(g, r, load_ns, raw ? prompt : rendered.data ? rendered.data : "");
+    }
+    oc_buf_free(&rendered);
+}
+
+void api_handle_generate(server_request *req, server_response *res, void *ctx) {
+    gen_request g = {.ctx = ctx, .req = req, .res = res, .t_arrival = oc_now_ns()};
+    json_t *body = server_request_json(req);
+    if (check_top_logprobs(body, res)) return;
+    api_model model;
+    if (api_model_open(ctx, json_string_value(json_object_get(body, "model")), &model, res, 404,
+                       "model '' not found", "model '%s' not found"))
+        return;
+    g.model = &model;
+    if (common_fields(&g, body) == 0) generate(&g, body);
+    api_options_free(&g.opts);
+    api_model_close(&model);
+}
+
+/* ---- chat ---- */
+
+/* The model's MESSAGEs, then the request's; the model's SYSTEM first unless
+ * the request starts with its own. Roles are lower-cased. */
+static json_t *chat_messages(const gen_request *g, const json_t *req_msgs) {
+    json_t *msgs = json_array();
+    const json_t *first = json_array_get(req_msgs, 0);
+    const char *role0 = json_string_value(json_object_get(first, "role"));
+    const char *system = g->model->m.system;
+    if (system && *system && !(role0 && strcasecmp(role0, "system") == 0))
+        json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "system", "content", system));
+    for (size_t i = 0; i < g->model->m.n_messages; i++)
+        json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", g->model->m.messages[i].role, "content",
+                                              g->model->m.messages[i].content));
+    size_t i;
+    json_t *m;
+    json_array_foreach(req_msgs, i, m) {
+        json_t *c = json_deep_copy(m);
+        const char *role = json_string_value(json_object_get(c, "role"));
+        char lower[32] = "";
+        for (size_t k = 0; role && role[k] && k < sizeof lower - 1; k++) lower[k] = (char)tolower((unsigned char)role[k]);
+        json_object_set_new(c, "role", json_string(lower));
+        if (!json_object_get(c, "content")) json_object_set_new(c, "content", json_string(""));
+        json_array_append_new(msgs, c);
+    }
+    return msgs;
+}
+
+static void chat(gen_request *g, const json_t *body) {
+    const json_t *req_msgs = json_object_get(body, "messages");
+    size_t n_msgs = json_is_array(req_msgs) ? json_array_size(req_msgs) : 0;
+    if (g->keep_alive == 0 && n_msgs == 0) {
+        sched_unload(g->ctx->sc, g->model->canonical);
+        return respond_done(g, "unload");
+    }
+    api_think think;
+    if (check_think(g, body, &think)) return;
+    if (!api_model_has(g->model, "completion")) {
+        server_respond_error(g->res, 400, "\"%s\" does not support chat", g->model->requested);
+        return;
+    }
+    const json_t *tools = json_object_get(body, "tools");
+    if (json_array_size(tools) && !api_model_has(g->model, "tools")) {
+        server_respond_error(g->res, 400, "%s does not support tools", g->model->canonical);
+        return;
+    }
+    oc_buf rendered = {0};
+    if (n_msgs) {
+        json_t *msgs = chat_messages(g, req_msgs);
+        oc_error err;
+        int rc = api_render(g->model->m.template_text, msgs, tools, &think, &rendered, &err);
+        json_decref(msgs);
+        if (rc) {
+            server_respond_error(g->res, 500, "%s", err.msg);
+            return oc_buf_free(&rendered);
+        }
+    }
+    uint64_t load_ns;
+    sched_runner *r = acquire(g, &load_ns);
+    if (r && n_msgs == 0) {
+        sched_release(g->ctx->sc, r, g->keep_alive);
+        respond_done(g, "load");
+    } else if (r) {
+        generate_prompt(g, r, load_ns, rendered.data ? rendered.data : "");
+    }
+    oc_buf_free(&rendered);
+}
+
+void api_handle_chat(server_request *req, server_response *res, void *ctx) {
+    gen_request g = {.ctx = ctx, .req = req, .res = res, .chat = true, .t_arrival = oc_now_ns()};
+    json_t *body = server_request_json(req);
+    if (check_top_logprobs(body, res)) return;
+    api_model model;
+    if (api_model_open(ctx, json_string_value(json_object_get(body, "model")), &model, res, 400,
+                       "model is required", "model '%s' not found"))
+        return;
+    g.model = &model;
+    if (common_fields(&g, body) == 0) chat(&g, body);
+    api_options_free(&g.opts);
+    api_model_close(&model);
+}
