@@ -85,7 +85,6 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "Error: %s\n", err.msg);
         return 1;
     }
-    if (store_prune(st, &err) != 0) oc_log(OC_LOG_WARN, "prune: %s", err.msg);
     sched_config sc_cfg = sched_config_from_env();
     sched *sc = sched_new(&sc_cfg);
     api_ctx *api = api_ctx_new(st, sc);
@@ -98,6 +97,8 @@ int cli_serve(int argc, char **argv) {
         store_close(st);
         return 1;
     }
+    /* As upstream: the port first, so a taken one fails before any work. */
+    if (store_prune(st, &err) != 0) oc_log(OC_LOG_WARN, "prune: %s", err.msg);
     log_config(&cfg);
     oc_log(OC_LOG_INFO, "Listening on %s (version %s)", server_address(s), SERVER_VERSION);
     server_wait(s);
