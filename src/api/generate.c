@@ -305,6 +305,15 @@ static void generate(gen_request *g, const json_t *body) {
         server_respond_error(g->res, 400, "\"%s\" does not support generate", g->model->requested);
         return;
     }
+    const char *suffix = json_string_value(json_object_get(body, "suffix"));
+    if (suffix && *suffix && !api_model_has(g->model, "insert")) {
+        server_respond_error(g->res, 400, "%s does not support insert", g->model->canonical);
+        return;
+    }
+    if (json_array_size(json_object_get(body, "images")) && !api_model_has(g->model, "vision")) {
+        server_respond_error(g->res, 400, "%s does not support vision", g->model->canonical);
+        return;
+    }
     oc_buf rendered = {0};
     if (!raw && prompt && *prompt) {
         const char *tmpl = json_string_value(json_object_get(body, "template"));
@@ -386,6 +395,12 @@ static void chat(gen_request *g, const json_t *body) {
     const json_t *tools = json_object_get(body, "tools");
     if (json_array_size(tools) && !api_model_has(g->model, "tools")) {
         server_respond_error(g->res, 400, "%s does not support tools", g->model->canonical);
+        return;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(req_msgs, i, m) if (json_array_size(json_object_get(m, "images")) && !api_model_has(g->model, "vision")) {
+        server_respond_error(g->res, 400, "%s does not support vision", g->model->canonical);
         return;
     }
     oc_buf rendered = {0};

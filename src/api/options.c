@@ -72,7 +72,7 @@ static int apply_field(api_options *o, const opt_field *f, const json_t *v, oc_e
         if (!json_is_number(v)) return oc_fail(err, "option \"%s\" must be of type integer", f->key);
         double d = json_number_value(v);
         if (f->kind == OPT_INT) *(int *)p = d > 2147483647.0 ? 2147483647 : d < -2147483648.0 ? INT32_MIN : (int)d;
-        else *(int64_t *)p = (int64_t)d;
+        else *(int64_t *)p = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d;
         return 0;
     }
     case OPT_FLOAT:
