@@ -765,4 +765,6 @@ void tensor_kernels_avx2(tensor_kernels *k) {
     k->to_float[TENSOR_Q4_0] = dequant_q4_0;
     k->to_float[TENSOR_Q4_K] = dequant_q4_K;
     k->to_float[TENSOR_Q6_K] = dequant_q6_K;
+
+    tensor_gemm_avx2(k);
 }

@@ -48,26 +48,30 @@ static void matmul_chunk_vec_dot(const matmul_job *j, int r0, int r1) {
     }
 }
 
-/* The same tiles through the ISA's gemm kernel, TENSOR_GEMM_TILE rows by
- * TENSOR_GEMM_TILE tokens at a time. */
+/* The chunk through the ISA's gemm kernel: TENSOR_GEMM_ROWS weight rows by
+ * TENSOR_GEMM_COLS tokens a call. The kernel decodes each weight block once
+ * for all the tokens of the call; the tokens' activations (K * 1.1 bytes
+ * each for Q8_K) stay in L2 while the chunk's row groups go over them. */
 static void matmul_chunk_gemm(const matmul_job *j, int r0, int r1) {
-    const int T = TENSOR_GEMM_TILE;
-    for (int t0 = 0; t0 < j->n_tok; t0 += TOKENS_PER_TILE) {
-        int t1 = t0 + TOKENS_PER_TILE < j->n_tok ? t0 + TOKENS_PER_TILE : j->n_tok;
-        for (int r = r0; r < r1; r += T) {
-            int nr = r1 - r < T ? r1 - r : T;
-            for (int t = t0; t < t1; t += T) {
-                int nc = t1 - t < T ? t1 - t : T;
-                j->tr->gemm(j->n_in, j->Y + (size_t)t * j->n_out + r, (size_t)j->n_out,
-                            j->W + (size_t)r * j->w_row_bytes, j->w_row_bytes,
-                            j->Xq + (size_t)t * j->xq_row_bytes, j->xq_row_bytes, nr, nc);
-            }
+    const int R = TENSOR_GEMM_ROWS, C = TENSOR_GEMM_COLS;
+    for (int t = 0; t < j->n_tok; t += C) {
+        int nc = j->n_tok - t < C ? j->n_tok - t : C;
+        for (int r = r0; r < r1; r += R) {
+            int nr = r1 - r < R ? r1 - r : R;
+            j->tr->gemm(j->n_in, j->Y + (size_t)t * j->n_out + r, (size_t)j->n_out,
+                        j->W + (size_t)r * j->w_row_bytes, j->w_row_bytes,
+                        j->Xq + (size_t)t * j->xq_row_bytes, j->xq_row_bytes, nr, nc);
         }
     }
 }
 
+/* A type with a gemm kernel uses it for single tokens too: each output of
+ * a tile depends only on its weight row and token, never on the tile's
+ * shape, so decoding token by token gives bit for bit the logits of one
+ * batched prefill (vec_dot sums in another order, and a rounding
+ * difference that flips one quantized activation shows in the logits). */
 static void matmul_chunk(const matmul_job *j, int r0, int r1) {
-    if (j->tr->gemm && j->n_tok > 1) matmul_chunk_gemm(j, r0, r1);
+    if (j->tr->gemm) matmul_chunk_gemm(j, r0, r1);
     else matmul_chunk_vec_dot(j, r0, r1);
 }
 

@@ -99,5 +99,7 @@ typedef struct tensor_kernels {
 void tensor_kernels_scalar(tensor_kernels *k);
 void tensor_kernels_avx2(tensor_kernels *k);
 void tensor_kernels_avx512(tensor_kernels *k);
+/* The AVX2 tile kernels (kernels_gemm_avx2.c); tensor_kernels_avx2() calls it. */
+void tensor_gemm_avx2(tensor_kernels *k);
 
 #endif

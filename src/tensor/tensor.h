@@ -26,11 +26,14 @@ typedef void (*tensor_from_float_fn)(const float *src, void *dst, int64_t n);
 /* s = dot(x[0..n), y[0..n)); x is of the weight type, y of its vec_dot_type. */
 typedef void (*tensor_vec_dot_fn)(int n, float *s, const void *x, const void *y);
 /* A tile of dot products for matmul: s[c * s_stride + r] = dot(x row r,
- * y row c) for r < nr and c < nc (both at most TENSOR_GEMM_TILE). Rows of x
- * are x_stride bytes apart, rows of y y_stride bytes apart. Decoding a
- * weight block once for several activation rows is what makes prefill
- * faster than one vec_dot per pair. */
-#define TENSOR_GEMM_TILE 4
+ * y row c) for r < nr <= TENSOR_GEMM_ROWS and c < nc <= TENSOR_GEMM_COLS.
+ * Rows of x are x_stride bytes apart, rows of y y_stride bytes apart.
+ * Decoding a weight block once for many activation rows is what makes
+ * prefill faster than one vec_dot per pair. Each s entry must be the same
+ * bits whatever nr, nc and its place in the tile: matmul uses gemm for
+ * single tokens too, so that decoding equals prefill. */
+#define TENSOR_GEMM_ROWS 8
+#define TENSOR_GEMM_COLS 32
 typedef void (*tensor_gemm_fn)(int n, float *s, size_t s_stride, const void *x, size_t x_stride,
                                const void *y, size_t y_stride, int nr, int nc);
 

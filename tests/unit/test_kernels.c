@@ -362,6 +362,21 @@ static bool own_to_float(enum tensor_type t, int isa) {
     return tr->to_float && tr->to_float != tensor_get_traits_isa(t, (enum tensor_isa)(isa - 1))->to_float;
 }
 
+/* dot(x, y) in double from the reference dequantizers; abs_sum gets
+ * sum |x*y|, the scale of the tolerances. xf, yf: n floats of scratch. */
+static double ref_dot(enum tensor_type t, const void *x, const void *y, int n, float *xf, float *yf,
+                      double *abs_sum) {
+    ref_dequant(t, x, xf, n);
+    ref_dequant(tensor_get_traits_isa(t, TENSOR_ISA_SCALAR)->vec_dot_type, y, yf, n);
+    double want = 0;
+    *abs_sum = 0;
+    for (int i = 0; i < n; i++) {
+        want += (double)xf[i] * yf[i];
+        *abs_sum += fabs((double)xf[i] * yf[i]);
+    }
+    return want + ref_ms(t, x, y, n, abs_sum);
+}
+
 static void check_vec_dot(enum tensor_type t, int n) {
     const tensor_traits *ref = tensor_get_traits_isa(t, TENSOR_ISA_SCALAR);
     const enum tensor_type yt = ref->vec_dot_type;
@@ -374,14 +389,8 @@ static void check_vec_dot(enum tensor_type t, int n) {
     fill_weights(t, x, n);
     fill_floats(yf, n, rnd() & 1 ? 1.0f : 30.0f);
     ref_quantize(yt, yf, y, n);
-    ref_dequant(t, x, xf, n);
-    ref_dequant(yt, y, yf, n);
-    double want = 0, abs_sum = 0;
-    for (int i = 0; i < n; i++) {
-        want += (double)xf[i] * yf[i];
-        abs_sum += fabs((double)xf[i] * yf[i]);
-    }
-    want += ref_ms(t, x, y, n, &abs_sum);
+    double abs_sum;
+    const double want = ref_dot(t, x, y, n, xf, yf, &abs_sum);
     const double tol = 1e-5 * abs_sum + 1e-30;
 
     float scalar = 0;
@@ -417,6 +426,92 @@ static void test_vec_dot(void) {
                     check_vec_dot(t, quant_blocks[k] * tr->blck_size);
             else
                 for (size_t k = 0; k < sizeof(float_lens) / sizeof(int); k++) check_vec_dot(t, float_lens[k]);
+        }
+    }
+}
+
+/* ---- gemm tiles: every output against the reference dot of its pair ---- */
+
+static bool own_gemm(enum tensor_type t, int isa) {
+    const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
+    return tr->gemm && tr->gemm != tensor_get_traits_isa(t, (enum tensor_isa)(isa - 1))->gemm;
+}
+
+static int gemm_tiles;
+
+/* nr weight rows by nc activation rows, both with padded strides and only
+ * 2-byte aligned (4 for F32 and Q8_K), into an output of stride nr + pad
+ * whose other entries must stay untouched. */
+static void check_gemm(enum tensor_type t, int n, int nr, int nc) {
+    const enum tensor_type yt = tensor_get_traits_isa(t, TENSOR_ISA_SCALAR)->vec_dot_type;
+    const size_t xa = t == TENSOR_F32 ? 4 : 2, ya = (yt == TENSOR_F32 || yt == TENSOR_Q8_K) ? 4 : 2;
+    const size_t xs = tensor_row_size(t, n) + xa * (rnd() % 3), ys = tensor_row_size(yt, n) + ya * (rnd() % 3);
+    const size_t ss = (size_t)nr + rnd() % 3;
+    void *xb, *yb;
+    uint8_t *x = alloc_off(xs * (size_t)nr, xa, &xb), *y = alloc_off(ys * (size_t)nc, ya, &yb);
+    float *xf = malloc((size_t)n * sizeof(float)), *yf = malloc((size_t)n * sizeof(float));
+    float *s = malloc(ss * (size_t)nc * sizeof(float));
+    double *want = malloc(sizeof(double) * (size_t)(nr * nc)), *tol = malloc(sizeof(double) * (size_t)(nr * nc));
+    for (int r = 0; r < nr; r++) fill_weights(t, x + (size_t)r * xs, n);
+    for (int c = 0; c < nc; c++) {
+        fill_floats(yf, n, rnd() & 1 ? 1.0f : 30.0f);
+        ref_quantize(yt, yf, y + (size_t)c * ys, n);
+    }
+    for (int c = 0; c < nc; c++)
+        for (int r = 0; r < nr; r++) {
+            double abs_sum;
+            want[c * nr + r] = ref_dot(t, x + (size_t)r * xs, y + (size_t)c * ys, n, xf, yf, &abs_sum);
+            tol[c * nr + r] = 1e-5 * abs_sum + 1e-30;
+        }
+    for (int isa = TENSOR_ISA_AVX2; isa <= (int)tensor_isa_detected(); isa++) {
+        if (!own_gemm(t, isa)) continue;
+        const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
+        for (size_t i = 0; i < ss * (size_t)nc; i++) s[i] = NAN;
+        tr->gemm(n, s, ss, x, xs, y, ys, nr, nc);
+        bool ok = true, clean = true;
+        for (int c = 0; c < nc; c++)
+            for (size_t r = 0; r < ss; r++) {
+                const float got = s[(size_t)c * ss + r];
+                if (r >= (size_t)nr) {
+                    clean = clean && isnan(got);
+                } else if (!(fabs(got - want[c * nr + (int)r]) <= tol[c * nr + (int)r])) {
+                    if (ok) fprintf(stderr, "  r=%zu c=%d: %.9g vs ref %.9g\n", r, c, got, want[c * nr + (int)r]);
+                    ok = false;
+                }
+            }
+        CHECK_MSG(ok, "%s %s gemm n=%d nr=%d nc=%d", tr->name, tensor_isa_name((enum tensor_isa)isa), n, nr, nc);
+        /* Bit for bit what the pair gets alone (the single-column path):
+         * matmul relies on it for decode to equal prefill. */
+        bool same = true;
+        for (int c = 0; c < nc; c++)
+            for (int r = 0; r < nr; r++) {
+                float one = NAN;
+                tr->gemm(n, &one, 1, x + (size_t)r * xs, xs, y + (size_t)c * ys, ys, 1, 1);
+                same = same && memcmp(&one, &s[(size_t)c * ss + (size_t)r], sizeof one) == 0;
+            }
+        CHECK_MSG(same, "%s %s gemm n=%d nr=%d nc=%d differs from single pairs", tr->name,
+                  tensor_isa_name((enum tensor_isa)isa), n, nr, nc);
+        CHECK_MSG(clean, "%s %s gemm n=%d nr=%d nc=%d wrote outside the tile", tr->name,
+                  tensor_isa_name((enum tensor_isa)isa), n, nr, nc);
+        gemm_tiles++;
+    }
+    free(xb); free(yb); free(xf); free(yf); free(s); free(want); free(tol);
+}
+
+static void test_gemm(void) {
+    static const int quant_blocks[] = {1, 2, 7, 9, 33};
+    static const int float_lens[] = {1, 7, 8, 31, 33, 100, 257, 1000};
+    static const int wide[] = {5, 8, 13, TENSOR_GEMM_COLS};
+    for (size_t ti = 0; ti < sizeof(WEIGHT_TYPES) / sizeof(WEIGHT_TYPES[0]); ti++) {
+        const enum tensor_type t = WEIGHT_TYPES[ti];
+        const tensor_traits *tr = tensor_get_traits_isa(t, TENSOR_ISA_SCALAR);
+        const int nlens = tr->is_quantized ? 5 : 8;
+        for (int k = 0; k < nlens; k++) {
+            const int n = tr->is_quantized ? quant_blocks[k] * tr->blck_size : float_lens[k];
+            for (int nr = 1; nr <= TENSOR_GEMM_ROWS; nr++) {
+                for (int nc = 1; nc <= 4; nc++) check_gemm(t, n, nr, nc);
+                for (size_t w = 0; w < sizeof(wide) / sizeof(int); w++) check_gemm(t, n, nr, wide[w]);
+            }
         }
     }
 }
@@ -546,8 +641,10 @@ int main(void) {
     printf("ISA detected: %s\n", tensor_isa_name(tensor_isa_detected()));
     if (tensor_isa_detected() < TENSOR_ISA_AVX512) printf("AVX-512 kernels not tested: this CPU lacks them\n");
     test_vec_dot();
+    test_gemm();
     test_from_float();
     test_to_float();
+    printf("gemm tiles checked: %d\n", gemm_tiles);
     printf("largest vec_dot error relative to sum |x*y|: %.3g; Q8_0/Q8_1 near-tie differences from scalar: %d\n",
            max_rel_err, tie_diffs);
     return check_done();

@@ -1,0 +1,699 @@
+/* tensor: AVX2 tile kernels (gemm) for prefill, compiled like
+ * kernels_avx2.c and installed by tensor_kernels_avx2().
+ *
+ * A call multiplies up to TENSOR_GEMM_ROWS (8) weight rows by up to
+ * TENSOR_GEMM_COLS activation rows. One vec_dot per pair decodes every
+ * weight block again for every token and ends each pair with a horizontal
+ * sum; here the rows are decoded a superblock (256 elements) at a time into
+ * two small panels on the stack, of four rows each, and the panels serve
+ * every activation row of the call.
+ *
+ * A panel interleaves its four rows: a 32-byte vector holds 8 elements of
+ * each row, row r in 64-bit lane r, so one maddubs against 8 activation
+ * bytes broadcast to the four lanes works on four rows at once. maddubs
+ * leaves row r in int16 lanes 4r..4r+3; since a 4- to 6-bit quant times an
+ * int8 activation is small, the int16 products of a whole sub-block can be
+ * added before one madd applies the four rows' sub-block scales (a vector
+ * with row r's scale in lanes 4r..4r+3). Per-pair vec_dot needs a madd for
+ * every maddubs, and the two multiplier ports are what bounds these loops.
+ * Two panels by two activation rows at a time share each broadcast and
+ * each weight vector twice and fit the 16 registers. Row r's sum stays
+ * split over the int32 (then float) lanes 2r and 2r+1 until the end.
+ *
+ * Rows past nr repeat row 0 (valid memory, results dropped), so there is
+ * only the eight-row path. Activations are the vec_dot_type rows as matmul
+ * quantized them; rows are only 2-byte aligned, so every load is
+ * unaligned. The activation quantizers keep int8 values in [-127, 127]. */
+#include <immintrin.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "tensor/kernels_x86.h"
+#include "tensor/quants.h"
+
+#define INLINE static inline __attribute__((always_inline))
+/* Sub-block loops stay rolled: unrolled, compilers hoist the loads and
+ * products of later sub-blocks and run out of the 16 registers. */
+#if defined(__clang__)
+#define ROLLED _Pragma("clang loop unroll(disable)")
+#else
+#define ROLLED _Pragma("GCC unroll 1")
+#endif
+#define NR TENSOR_GEMM_ROWS /* rows a call: two panels of four */
+#define PR 4                 /* rows a panel */
+_Static_assert(TENSOR_GEMM_ROWS == 2 * PR, "a call decodes two panels");
+
+/* ---- shared helpers ---- */
+
+INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+INLINE __m128i loadu128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
+
+/* t + m in int16 for sums that cannot overflow. Saturating, because that
+ * add is not associative: compilers keep the chain in order instead of
+ * regrouping it, which would hold more products in registers at once. */
+INLINE __m256i add_chain16(__m256i t, __m256i m) { return _mm256_adds_epi16(t, m); }
+/* The same for int32, which has no saturating add: the empty asm makes
+ * each partial sum opaque, so the chain cannot be regrouped. */
+INLINE __m256i add_chain32(__m256i t, __m256i m) {
+    __m256i r = _mm256_add_epi32(t, m);
+    __asm__("" : "+x"(r));
+    return r;
+}
+
+/* 8 bytes at p in every 64-bit lane. */
+INLINE __m256i bcast64(const void *p) {
+    long long v;
+    memcpy(&v, p, 8);
+    return _mm256_set1_epi64x(v);
+}
+
+/* The rows of a tile; rows past nr repeat row 0. */
+INLINE void tile_rows(const uint8_t *rows[NR], const void *x, size_t x_stride, int nr) {
+    for (int r = 0; r < NR; r++) rows[r] = (const uint8_t *)x + (r < nr ? (size_t)r * x_stride : 0);
+}
+
+/* Row r of panel p is the sum of float lanes 2r and 2r+1 of acc[p];
+ * stores the nr sums at s. */
+INLINE void store_rows(float *s, const __m256 acc[2], int nr) {
+    const __m256 h = _mm256_hadd_ps(acc[0], acc[1]); /* [a0 a1 b0 b1 | a2 a3 b2 b3] */
+    const __m256 v = _mm256_permutevar8x32_ps(h, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7));
+    if (nr == NR) {
+        _mm256_storeu_ps(s, v);
+    } else {
+        float t[NR];
+        _mm256_storeu_ps(t, v);
+        memcpy(s, t, (size_t)nr * sizeof(float));
+    }
+}
+
+/* [a a b b c c d d]: one value per row in that row's two float lanes. */
+INLINE __m256 row_pairs(float a, float b, float c, float d) { return _mm256_setr_ps(a, a, b, b, c, c, d, d); }
+
+INLINE __m256 row_halves(const void *h0, const void *h1, const void *h2, const void *h3) {
+    return row_pairs(tensor_x86_half(h0), tensor_x86_half(h1), tensor_x86_half(h2), tensor_x86_half(h3));
+}
+
+/* 32 bytes at byte offset off of each row, regrouped: vector g holds bytes
+ * 8g..8g+7 of row r in 64-bit lane r. */
+INLINE void gather4(const uint8_t *const p[PR], size_t off, __m256i g[4]) {
+    for (int h = 0; h < 2; h++) {
+        const size_t o = off + 16 * (size_t)h;
+        const __m256i a = _mm256_inserti128_si256(_mm256_castsi128_si256(loadu128(p[0] + o)), loadu128(p[2] + o), 1);
+        const __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(loadu128(p[1] + o)), loadu128(p[3] + o), 1);
+        g[2 * h] = _mm256_unpacklo_epi64(a, b);
+        g[2 * h + 1] = _mm256_unpackhi_epi64(a, b);
+    }
+}
+
+/* Four 16-byte vectors, one per row, byte-transposed: t[k] byte 4j + r is
+ * byte 4k + j of row r. */
+INLINE void transpose_bytes(const __m128i v[PR], __m128i t[4]) {
+    const __m128i a = _mm_unpacklo_epi8(v[0], v[1]), b = _mm_unpacklo_epi8(v[2], v[3]);
+    const __m128i c = _mm_unpackhi_epi8(v[0], v[1]), d = _mm_unpackhi_epi8(v[2], v[3]);
+    t[0] = _mm_unpacklo_epi16(a, b);
+    t[1] = _mm_unpackhi_epi16(a, b);
+    t[2] = _mm_unpacklo_epi16(c, d);
+    t[3] = _mm_unpackhi_epi16(c, d);
+}
+
+/* From a byte-transposed vector t (bytes 4j + r), int16 vectors for madd:
+ *   row_splat(t, j): lanes 4r..4r+3 all take byte 4j + r (one value per row);
+ *   row_quads(t):    lane 4r + k takes byte 4k + r (four values per row).
+ * The _s variants sign-extend (the byte lands in the high half, then an
+ * arithmetic shift), the others zero-extend (0x80 in a control zeroes). */
+#define SPLAT_CTRL _mm256_setr_epi16(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)
+#define QUADS_CTRL _mm256_setr_epi16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)
+
+INLINE __m256i pick_u8(__m128i t, __m256i idx) {
+    const __m256i ctrl = _mm256_or_si256(idx, _mm256_set1_epi16((short)0x8000));
+    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t), ctrl);
+}
+INLINE __m256i pick_s8(__m128i t, __m256i idx) {
+    const __m256i ctrl = _mm256_or_si256(_mm256_slli_epi16(idx, 8), _mm256_set1_epi16(0x80));
+    return _mm256_srai_epi16(_mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t), ctrl), 8);
+}
+INLINE __m256i row_splat_u8(__m128i t, int j) { return pick_u8(t, _mm256_add_epi16(SPLAT_CTRL, _mm256_set1_epi16((short)(4 * j)))); }
+INLINE __m256i row_splat_s8(__m128i t, int j) { return pick_s8(t, _mm256_add_epi16(SPLAT_CTRL, _mm256_set1_epi16((short)(4 * j)))); }
+INLINE __m256i row_quads_u8(__m128i t) { return pick_u8(t, QUADS_CTRL); }
+INLINE __m256i row_quads_s8(__m128i t) { return pick_s8(t, QUADS_CTRL); }
+
+/* ---- the single-column path ----
+ * With one activation row (decode) a panel is pure overhead and its eight
+ * side-by-side row streams halve the bandwidth from DRAM, so each kernel
+ * also has a row-at-a-time path on the natural layout. It must give the
+ * panel path's numbers bit for bit: matmul uses the kernel for single
+ * tokens too, so that token-by-token decoding equals a batched prefill.
+ * The panels split a row's integer sum over two lanes, A = elements 8g..8g+3
+ * and B = elements 8g+4..8g+7 of every 8; on the natural layout a madd
+ * after maddubs leaves elements 4k..4k+3 in int32 lane k, so A is the sum
+ * of the even lanes and B of the odd ones. Integer sums are exact in any
+ * order; the float steps then repeat the panel path's on lanes 0 and 1. */
+
+/* [A, B]: the even and the odd int32 lanes of v summed, in lanes 0 and 1. */
+INLINE __m128i even_odd(__m256i v) {
+    const __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return _mm_add_epi32(x, _mm_unpackhi_epi64(x, x));
+}
+
+/* Lane 0 + lane 1, the panel path's closing hadd. */
+INLINE float sum_ab(__m128 acc) { return _mm_cvtss_f32(_mm_add_ss(acc, _mm_movehdup_ps(acc))); }
+
+/* The nr outputs of a single-column tile, one row at a time. */
+#define GEMV(ROW) do { \
+    for (int r_ = 0; r_ < nr; r_++) s[r_] = ROW((const uint8_t *)x + (size_t)r_ * x_stride, y, n); \
+} while (0)
+
+/* Broadcast int16 lane k of both 128-bit halves of v to all of that half. */
+#define BCAST16(v, k) _mm256_shuffle_epi8((v), _mm256_set1_epi16((short)(((2 * (k) + 1) << 8) | (2 * (k)))))
+
+/* Bytes [off, off + len) of every row into L1. A call reads its eight rows
+ * side by side, eight streams that the hardware prefetchers follow poorly:
+ * with a single token (decode) the weights come from DRAM at half the
+ * bandwidth of one row at a time, unless each step asks for what comes
+ * GEMM_PREFETCH bytes later. */
+#define GEMM_PREFETCH 1024
+INLINE void prefetch_rows(const uint8_t *const rows[NR], size_t off, size_t len) {
+    for (int r = 0; r < NR; r++)
+        for (size_t o = 0; o < len; o += 64) _mm_prefetch((const char *)rows[r] + off + o, _MM_HINT_T0);
+}
+
+/* The loop of every kernel: decode up to PB blocks (of QK elements, BB
+ * bytes) from block i on of the rows into two panels,
+ * DECODE(P, rows, i, nblk), and run them over the activation rows two at a
+ * time, COLS(P, y, i, nblk, ncol, acc) with ncol a constant 1 or 2. */
+#define GEMM_PANELS(PANEL, QK, BB, PB, DECODE, COLS) do { \
+    const uint8_t *rows_[NR]; \
+    tile_rows(rows_, x, x_stride, nr); \
+    __m256 acc_[TENSOR_GEMM_COLS][2]; \
+    for (int c = 0; c < nc; c++) acc_[c][0] = acc_[c][1] = _mm256_setzero_ps(); \
+    PANEL P_[2]; \
+    const int nb_ = n / (QK); \
+    for (int i_ = 0; i_ < nb_; i_ += (PB)) { \
+        const int nblk_ = nb_ - i_ < (PB) ? nb_ - i_ : (PB); \
+        prefetch_rows(rows_, (size_t)i_ * (BB) + GEMM_PREFETCH, (size_t)nblk_ * (BB)); \
+        DECODE(&P_[0], rows_, i_, nblk_); \
+        DECODE(&P_[1], rows_ + PR, i_, nblk_); \
+        int c = 0; \
+        for (; c + 2 <= nc; c += 2) { \
+            const uint8_t *yr_[2] = {(const uint8_t *)y + (size_t)c * y_stride, \
+                                     (const uint8_t *)y + (size_t)(c + 1) * y_stride}; \
+            COLS(P_, yr_, i_, nblk_, 2, acc_ + c); \
+        } \
+        if (c < nc) { \
+            const uint8_t *yr_[2] = {(const uint8_t *)y + (size_t)c * y_stride, NULL}; \
+            COLS(P_, yr_, i_, nblk_, 1, acc_ + c); \
+        } \
+    } \
+    for (int c = 0; c < nc; c++) store_rows(s + (size_t)c * s_stride, acc_[c], nr); \
+} while (0)
+
+/* ---- Q4_K: 8 sub-blocks of 32 with 6-bit scales and mins ---- */
+
+typedef struct {
+    __m256i q[8][4];  /* sub-block s, elements 32s + 8g .. +7: quants 0..15 */
+    __m256i sc[8];    /* int16: row r's scale of sub-block s in lanes 4r..4r+3 */
+    __m256i mins[2];  /* int16: lane 4r + k = row r's min of sub-block 4p + k */
+    __m256 d, dmin;   /* row pairs */
+} q4k_panel;
+
+/* The 12 bytes of 6-bit scales and mins as 16: eight scales, eight mins. */
+INLINE __m128i k4_scales_mins(const uint8_t *q) {
+    uint32_t a, b, c;
+    memcpy(&a, q, 4);
+    memcpy(&b, q + 4, 4);
+    memcpy(&c, q + 8, 4);
+    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
+    return _mm_setr_epi32((int)(a & m6), (int)((c & m4) | ((a >> 6) & m2) << 4),
+                          (int)(b & m6), (int)(((c >> 4) & m4) | ((b >> 6) & m2) << 4));
+}
+
+INLINE void q4k_decode(q4k_panel *P, const uint8_t *const rows[PR], int i, int nblk) {
+    (void)nblk; /* one superblock */
+    const block_q4_K *b[PR];
+    const uint8_t *qs[PR];
+    __m128i sm[PR], t[4];
+    for (int r = 0; r < PR; r++) {
+        b[r] = (const block_q4_K *)rows[r] + i;
+        qs[r] = b[r]->qs;
+        sm[r] = k4_scales_mins(b[r]->scales);
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int j = 0; j < 4; j++) { /* low nibbles: sub-block 2j, high: 2j + 1 */
+        __m256i g[4];
+        gather4(qs, 32 * (size_t)j, g);
+        for (int k = 0; k < 4; k++) {
+            P->q[2 * j][k] = _mm256_and_si256(g[k], m4);
+            P->q[2 * j + 1][k] = _mm256_and_si256(_mm256_srli_epi16(g[k], 4), m4);
+        }
+    }
+    transpose_bytes(sm, t); /* t[0], t[1]: scales 0-3, 4-7; t[2], t[3]: mins */
+    for (int s = 0; s < 8; s++) P->sc[s] = row_splat_u8(t[s / 4], s % 4);
+    P->mins[0] = row_quads_u8(t[2]);
+    P->mins[1] = row_quads_u8(t[3]);
+    P->d = row_halves(&b[0]->d, &b[1]->d, &b[2]->d, &b[3]->d);
+    P->dmin = row_halves(&b[0]->dmin, &b[1]->dmin, &b[2]->dmin, &b[3]->dmin);
+}
+
+/* acc[c][p] += panel p times superblock i of activation row yrow[c], for
+ * c < ncol. A sub-block's four maddubs sum to at most 4 * 2 * 15 * 127 in
+ * int16. */
+INLINE void q4k_cols(const q4k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                     __m256 (*acc)[2]) {
+    (void)nblk;
+    const block_q8_K *y[2];
+    __m256i sum[2][2];
+    for (int c = 0; c < ncol; c++) {
+        y[c] = (const block_q8_K *)yrow[c] + i;
+        sum[c][0] = sum[c][1] = _mm256_setzero_si256();
+    }
+    ROLLED for (int s = 0; s < 8; s++) {
+        __m256i t[2][2];
+        for (int g = 0; g < 4; g++) {
+            __m256i yb[2];
+            for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 32 * s + 8 * g);
+            for (int p = 0; p < 2; p++)
+                for (int c = 0; c < ncol; c++) {
+                    const __m256i m = _mm256_maddubs_epi16(P[p].q[s][g], yb[c]);
+                    t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
+                }
+        }
+        for (int p = 0; p < 2; p++)
+            for (int c = 0; c < ncol; c++) sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
+    }
+    for (int c = 0; c < ncol; c++) {
+        /* mins times the sums of each 32 activations */
+        const __m256i bs = loadu256(y[c]->bsums);
+        const __m128i b32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        const __m256i b0 = _mm256_broadcastq_epi64(b32), b1 = _mm256_broadcastq_epi64(_mm_unpackhi_epi64(b32, b32));
+        const __m256 yd = _mm256_set1_ps(y[c]->d);
+        for (int p = 0; p < 2; p++) {
+            const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(P[p].mins[0], b0), _mm256_madd_epi16(P[p].mins[1], b1));
+            const __m256 f = _mm256_fmsub_ps(_mm256_cvtepi32_ps(sum[c][p]), P[p].d, _mm256_mul_ps(_mm256_cvtepi32_ps(m), P[p].dmin));
+            acc[c][p] = _mm256_fmadd_ps(f, yd, acc[c][p]);
+        }
+    }
+}
+
+/* Q4_K on the natural layout (see "the single-column path"). */
+INLINE __m256i q4k_row_chunk(const uint8_t *q4, const int8_t *q8, __m256i sc, int j) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), bits = loadu256(q4 + 32 * j);
+    const __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+    const __m256i pl = _mm256_madd_epi16(BCAST16(sc, 2 * j), _mm256_maddubs_epi16(lo, loadu256(q8 + 64 * j)));
+    const __m256i ph = _mm256_madd_epi16(BCAST16(sc, 2 * j + 1), _mm256_maddubs_epi16(hi, loadu256(q8 + 64 * j + 32)));
+    return _mm256_add_epi32(pl, ph);
+}
+
+static float q4k_row(const uint8_t *vx, const void *vy, int n) {
+    const block_q4_K *x = (const block_q4_K *)vx;
+    const block_q8_K *y = vy;
+    __m128 acc = _mm_setzero_ps();
+    for (int i = 0; i < n / QK_K; i++) {
+        const __m256i sm = _mm256_cvtepu8_epi16(k4_scales_mins(x[i].scales));
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+        const __m256i sumi = _mm256_add_epi32(_mm256_add_epi32(q4k_row_chunk(x[i].qs, y[i].qs, sc, 0), q4k_row_chunk(x[i].qs, y[i].qs, sc, 1)),
+                                              _mm256_add_epi32(q4k_row_chunk(x[i].qs, y[i].qs, sc, 2), q4k_row_chunk(x[i].qs, y[i].qs, sc, 3)));
+        /* lane j: the mins of sub-blocks 2j and 2j+1 times their sums; the
+         * panels' A has sub-blocks 0, 1, 4, 5, B 2, 3, 6, 7 */
+        const __m256i bs = loadu256(y[i].bsums);
+        const __m128i md = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1),
+                                          _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1)));
+        const __m128i m = _mm_add_epi32(md, _mm_unpackhi_epi64(md, md));
+        const __m128 f = _mm_fmsub_ps(_mm_cvtepi32_ps(even_odd(sumi)), _mm_set1_ps(tensor_x86_half(&x[i].d)),
+                                      _mm_mul_ps(_mm_cvtepi32_ps(m), _mm_set1_ps(tensor_x86_half(&x[i].dmin))));
+        acc = _mm_fmadd_ps(f, _mm_set1_ps(y[i].d), acc);
+    }
+    return sum_ab(acc);
+}
+
+static void gemm_q4_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                      size_t y_stride, int nr, int nc) {
+    if (nc == 1) GEMV(q4k_row);
+    else GEMM_PANELS(q4k_panel, QK_K, sizeof(block_q4_K), 1, q4k_decode, q4k_cols);
+}
+
+/* ---- Q6_K: 16 sub-blocks of 16 with int8 scales, quants 0..63 less 32 ---- */
+
+typedef struct {
+    __m256i q[16][2]; /* sub-block s, elements 16s + 8g .. +7: quants 0..63 */
+    __m256i sc[16];   /* int16: row r's scale of sub-block s in lanes 4r..4r+3 */
+    __m256i off[4];   /* int16: lane 4r + k = 32 * row r's scale of sub-block 4p + k */
+    __m256 d;         /* row pairs */
+} q6k_panel;
+
+INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int nblk) {
+    (void)nblk; /* one superblock */
+    const block_q6_K *b[PR];
+    const uint8_t *ql[PR], *qh[PR];
+    __m128i sv[PR], t[4];
+    for (int r = 0; r < PR; r++) {
+        b[r] = (const block_q6_K *)rows[r] + i;
+        ql[r] = b[r]->ql;
+        qh[r] = b[r]->qh;
+        sv[r] = loadu128(b[r]->scales);
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    for (int h = 0; h < 2; h++) { /* 128 elements: ql bytes 64h.., qh bytes 32h.. */
+        __m256i l0[4], l1[4], hb[4];
+        gather4(ql, 64 * (size_t)h, l0);
+        gather4(ql, 64 * (size_t)h + 32, l1);
+        gather4(qh, 32 * (size_t)h, hb);
+        for (int g = 0; g < 4; g++) { /* elements 128h + 32t + 8g .., t = 0..3 */
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0[g], m4), _mm256_slli_epi16(_mm256_and_si256(hb[g], m2), 4));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1[g], m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(hb[g], _mm256_set1_epi8(0x0C)), 2));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0[g], 4), m4),
+                                               _mm256_and_si256(hb[g], _mm256_set1_epi8(0x30)));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1[g], 4), m4),
+                                               _mm256_srli_epi16(_mm256_and_si256(hb[g], _mm256_set1_epi8((char)0xC0)), 2));
+            P->q[8 * h + g / 2][g % 2] = q0;
+            P->q[8 * h + 2 + g / 2][g % 2] = q1;
+            P->q[8 * h + 4 + g / 2][g % 2] = q2;
+            P->q[8 * h + 6 + g / 2][g % 2] = q3;
+        }
+    }
+    transpose_bytes(sv, t); /* t[k]: scales of sub-blocks 4k..4k+3 */
+    for (int s = 0; s < 16; s++) P->sc[s] = row_splat_s8(t[s / 4], s % 4);
+    for (int p = 0; p < 4; p++) P->off[p] = _mm256_slli_epi16(row_quads_s8(t[p]), 5);
+    P->d = row_halves(&b[0]->d, &b[1]->d, &b[2]->d, &b[3]->d);
+}
+
+/* As q4k_cols. A sub-block's two maddubs sum to at most 2 * 2 * 63 * 127
+ * in int16; the -32 of every quant is taken off once per superblock with
+ * the bsums. */
+INLINE void q6k_cols(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                     __m256 (*acc)[2]) {
+    (void)nblk;
+    const block_q8_K *y[2];
+    __m256i sum[2][2];
+    for (int c = 0; c < ncol; c++) {
+        y[c] = (const block_q8_K *)yrow[c] + i;
+        for (int p = 0; p < 2; p++) {
+            sum[c][p] = _mm256_setzero_si256();
+            for (int k = 0; k < 4; k++)
+                sum[c][p] = _mm256_sub_epi32(sum[c][p], _mm256_madd_epi16(P[p].off[k], bcast64(y[c]->bsums + 4 * k)));
+        }
+    }
+    ROLLED for (int s = 0; s < 16; s++) {
+        __m256i t[2][2];
+        for (int g = 0; g < 2; g++) {
+            __m256i yb[2];
+            for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 16 * s + 8 * g);
+            for (int p = 0; p < 2; p++)
+                for (int c = 0; c < ncol; c++) {
+                    const __m256i m = _mm256_maddubs_epi16(P[p].q[s][g], yb[c]);
+                    t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
+                }
+        }
+        for (int p = 0; p < 2; p++)
+            for (int c = 0; c < ncol; c++) sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
+    }
+    for (int c = 0; c < ncol; c++) {
+        const __m256 yd = _mm256_set1_ps(y[c]->d);
+        for (int p = 0; p < 2; p++)
+            acc[c][p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[c][p]), _mm256_mul_ps(P[p].d, yd), acc[c][p]);
+    }
+}
+
+/* Q6_K on the natural layout: 128 elements, quants 0..63, sc the scales of
+ * this half in both 128-bit lanes. */
+#define REP16(w) ((long long)((w) * 0x0001000100010001ull))
+#define PAIR16(v, k) _mm256_shuffle_epi8((v), _mm256_set_epi64x( \
+    REP16(((2 * (k) + 3) << 8) | (2 * (k) + 2)), REP16(((2 * (k) + 3) << 8) | (2 * (k) + 2)), \
+    REP16(((2 * (k) + 1) << 8) | (2 * (k))), REP16(((2 * (k) + 1) << 8) | (2 * (k)))))
+
+INLINE __m256i q6k_row_half(const uint8_t *ql, const uint8_t *qh, const int8_t *q8, __m256i sc) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const __m256i b1 = loadu256(ql), b2 = loadu256(ql + 32), bh = loadu256(qh);
+    const __m256i q[4] = {
+        _mm256_or_si256(_mm256_and_si256(b1, m4), _mm256_slli_epi16(_mm256_and_si256(bh, m2), 4)),
+        _mm256_or_si256(_mm256_and_si256(b2, m4), _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(0x0C)), 2)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m4), _mm256_and_si256(bh, _mm256_set1_epi8(0x30))),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m4),
+                        _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8((char)0xC0)), 2)),
+    };
+    __m256i sum = _mm256_madd_epi16(PAIR16(sc, 0), _mm256_maddubs_epi16(q[0], loadu256(q8)));
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(PAIR16(sc, 2), _mm256_maddubs_epi16(q[1], loadu256(q8 + 32))));
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(PAIR16(sc, 4), _mm256_maddubs_epi16(q[2], loadu256(q8 + 64))));
+    return _mm256_add_epi32(sum, _mm256_madd_epi16(PAIR16(sc, 6), _mm256_maddubs_epi16(q[3], loadu256(q8 + 96))));
+}
+
+static float q6k_row(const uint8_t *vx, const void *vy, int n) {
+    const block_q6_K *x = (const block_q6_K *)vx;
+    const block_q8_K *y = vy;
+    __m128 acc = _mm_setzero_ps();
+    for (int i = 0; i < n / QK_K; i++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(x[i].scales));
+        /* lane k: 32 * (sc * bsum) of sub-blocks 2k and 2k+1, the -32 offset */
+        const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, loadu256(y[i].bsums)), 5);
+        __m256i sumi = _mm256_add_epi32(q6k_row_half(x[i].ql, x[i].qh, y[i].qs, _mm256_permute2x128_si256(sc16, sc16, 0x00)),
+                                        q6k_row_half(x[i].ql + 64, x[i].qh + 32, y[i].qs + 128,
+                                                     _mm256_permute2x128_si256(sc16, sc16, 0x11)));
+        sumi = _mm256_sub_epi32(sumi, off);
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(even_odd(sumi)),
+                           _mm_mul_ps(_mm_set1_ps(tensor_x86_half(&x[i].d)), _mm_set1_ps(y[i].d)), acc);
+    }
+    return sum_ab(acc);
+}
+
+static void gemm_q6_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                      size_t y_stride, int nr, int nc) {
+    if (nc == 1) GEMV(q6k_row);
+    else GEMM_PANELS(q6k_panel, QK_K, sizeof(block_q6_K), 1, q6k_decode, q6k_cols);
+}
+
+/* ---- Q8_0, Q4_0, Q5_0 against Q8_0: 32-element blocks with a half scale ---- */
+
+#define Q32_PANEL_BLOCKS 8
+
+typedef struct {
+    __m256i q[Q32_PANEL_BLOCKS][4];  /* block b, elements 8g .. 8g+7: signed quants */
+    __m256i aq[Q32_PANEL_BLOCKS][4]; /* their magnitudes, stored: the loop is short of ALU slots, not loads */
+    __m256 d[Q32_PANEL_BLOCKS];     /* row pairs of the block scales */
+} q32_panel;
+
+/* 16 bytes at byte offset off of each row, regrouped: vector h holds bytes
+ * 8h..8h+7 of row r in 64-bit lane r. */
+INLINE void gather4x16(const uint8_t *const p[PR], size_t off, __m256i g[2]) {
+    const __m256i a = _mm256_inserti128_si256(_mm256_castsi128_si256(loadu128(p[0] + off)), loadu128(p[2] + off), 1);
+    const __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(loadu128(p[1] + off)), loadu128(p[3] + off), 1);
+    g[0] = _mm256_unpacklo_epi64(a, b);
+    g[1] = _mm256_unpackhi_epi64(a, b);
+}
+
+/* Q4_0/Q5_0 nibbles: the low nibbles of the 16 bytes are elements 0..15,
+ * the high ones 16..31. */
+INLINE void nibble_groups(const uint8_t *const qs[PR], __m256i q[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i g[2];
+    gather4x16(qs, 0, g);
+    for (int h = 0; h < 2; h++) {
+        q[h] = _mm256_and_si256(g[h], m4);
+        q[2 + h] = _mm256_and_si256(_mm256_srli_epi16(g[h], 4), m4);
+    }
+}
+
+/* Byte j of 64-bit lane r is 0x10 where bit 8g + j of row r's 32 fifth
+ * bits is set (Q5_0: bit e belongs to element e). */
+INLINE long long splat_byte(uint32_t v, int g) { return (long long)((uint64_t)(v >> 8 * g & 0xFF) * 0x0101010101010101ull); }
+
+INLINE __m256i fifth_bits(const uint32_t qh[PR], int g) {
+    const __m256i v = _mm256_setr_epi64x(splat_byte(qh[0], g), splat_byte(qh[1], g), splat_byte(qh[2], g), splat_byte(qh[3], g));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+INLINE size_t q32_block_bytes(enum tensor_type t) {
+    return t == TENSOR_Q8_0 ? sizeof(block_q8_0) : t == TENSOR_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q5_0);
+}
+INLINE size_t q32_qs_offset(enum tensor_type t) {
+    return t == TENSOR_Q8_0 ? offsetof(block_q8_0, qs) : t == TENSOR_Q4_0 ? offsetof(block_q4_0, qs) : offsetof(block_q5_0, qs);
+}
+
+INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int nblk, enum tensor_type t) {
+    for (int b = 0; b < nblk; b++) {
+        const uint8_t *blk[PR], *qs[PR];
+        uint32_t qh[PR];
+        for (int r = 0; r < PR; r++) {
+            blk[r] = rows[r] + (size_t)(i + b) * q32_block_bytes(t);
+            qs[r] = blk[r] + q32_qs_offset(t);
+            if (t == TENSOR_Q5_0) memcpy(&qh[r], blk[r] + offsetof(block_q5_0, qh), 4);
+        }
+        __m256i *q = P->q[b];
+        if (t == TENSOR_Q8_0) {
+            gather4(qs, 0, q);
+        } else if (t == TENSOR_Q4_0) {
+            nibble_groups(qs, q);
+            for (int g = 0; g < 4; g++) q[g] = _mm256_sub_epi8(q[g], _mm256_set1_epi8(8));
+        } else {
+            nibble_groups(qs, q);
+            for (int g = 0; g < 4; g++) q[g] = _mm256_sub_epi8(_mm256_or_si256(q[g], fifth_bits(qh, g)), _mm256_set1_epi8(16));
+        }
+        for (int g = 0; g < 4; g++) P->aq[b][g] = _mm256_abs_epi8(q[g]);
+        /* the half scale leads every one of these blocks */
+        P->d[b] = row_halves(blk[0], blk[1], blk[2], blk[3]);
+    }
+}
+
+/* Signed by signed with maddubs: |w| against y with w's sign. A Q8_0 pair
+ * sum reaches 2 * 128 * 127, so each product is widened on its own
+ * (wide); Q4_0/Q5_0 weights are at most 16 in magnitude, and a block's
+ * four products add in int16 before one widening. */
+INLINE void q32_cols(const q32_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                     __m256 (*acc)[2], bool wide) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    ROLLED for (int b = 0; b < nblk; b++) {
+        const block_q8_0 *y[2];
+        __m256i sum[2][2];
+        for (int c = 0; c < ncol; c++) y[c] = (const block_q8_0 *)yrow[c] + i + b;
+        for (int g = 0; g < 4; g++) {
+            __m256i yb[2];
+            for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 8 * g);
+            for (int p = 0; p < 2; p++) {
+                const __m256i w = P[p].q[b][g], aw = P[p].aq[b][g];
+                for (int c = 0; c < ncol; c++) {
+                    const __m256i m = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(yb[c], w));
+                    if (wide) sum[c][p] = g == 0 ? _mm256_madd_epi16(m, ones) : add_chain32(sum[c][p], _mm256_madd_epi16(m, ones));
+                    else sum[c][p] = g == 0 ? m : add_chain16(sum[c][p], m);
+                }
+            }
+        }
+        for (int c = 0; c < ncol; c++) {
+            const __m256 yd = _mm256_set1_ps(tensor_x86_half(&y[c]->d));
+            for (int p = 0; p < 2; p++) {
+                const __m256i si = wide ? sum[c][p] : _mm256_madd_epi16(sum[c][p], ones);
+                acc[c][p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si), _mm256_mul_ps(P[p].d[b], yd), acc[c][p]);
+            }
+        }
+    }
+}
+
+/* One block's 32 signed quants on the natural layout. */
+INLINE __m256i q32_row_quants(const uint8_t *blk, enum tensor_type t) {
+    const uint8_t *qs = blk + q32_qs_offset(t);
+    if (t == TENSOR_Q8_0) return loadu256(qs);
+    const __m128i b = loadu128(qs);
+    __m256i q = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(b), _mm_srli_epi16(b, 4), 1),
+                                 _mm256_set1_epi8(0x0F));
+    if (t == TENSOR_Q4_0) return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+    /* Q5_0: byte j picks the byte of qh holding bit j, then tests it */
+    uint32_t qh;
+    memcpy(&qh, blk + offsetof(block_q5_0, qh), 4);
+    const __m256i pick = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), pick);
+    q = _mm256_or_si256(q, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(0x10)));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+}
+
+INLINE float q32_row(const uint8_t *x, const void *vy, int n, enum tensor_type t) {
+    const block_q8_0 *y = vy;
+    __m128 acc = _mm_setzero_ps();
+    for (int b = 0; b < n / 32; b++) {
+        const uint8_t *blk = x + (size_t)b * q32_block_bytes(t);
+        const __m256i w = q32_row_quants(blk, t);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(loadu256(y[b].qs), w)),
+                                            _mm256_set1_epi16(1));
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(even_odd(p)),
+                           _mm_mul_ps(_mm_set1_ps(tensor_x86_half(blk)), _mm_set1_ps(tensor_x86_half(&y[b].d))), acc);
+    }
+    return sum_ab(acc);
+}
+
+#define Q32_KERNEL(name, TYPE, WIDE) \
+    static float name##_row(const uint8_t *x, const void *y, int n) { return q32_row(x, y, n, TYPE); } \
+    INLINE void name##_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int nblk) { \
+        q32_decode(P, rows, i, nblk, TYPE); \
+    } \
+    INLINE void name##_cols(const q32_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol, \
+                            __m256 (*acc)[2]) { \
+        q32_cols(P, yrow, i, nblk, ncol, acc, WIDE); \
+    } \
+    static void gemm_##name(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y, \
+                            size_t y_stride, int nr, int nc) { \
+        if (nc == 1) GEMV(name##_row); \
+        else GEMM_PANELS(q32_panel, 32, q32_block_bytes(TYPE), Q32_PANEL_BLOCKS, name##_decode, name##_cols); \
+    }
+
+Q32_KERNEL(q8_0, TENSOR_Q8_0, true)
+Q32_KERNEL(q4_0, TENSOR_Q4_0, false)
+Q32_KERNEL(q5_0, TENSOR_Q5_0, false)
+
+/* ---- F16 against F16: FMAs on floats ----
+ * Four weight rows are converted to float once per call, F16_KC elements
+ * at a time, into a panel the columns then share; each column's halves are
+ * converted once for the four rows. A 4 x 3 block of accumulators is what
+ * the 16 registers hold beside three activation vectors and a weight one. */
+
+#define F16_KC 256
+
+INLINE void f16_cols(const float (*wf)[F16_KC], const tensor_half *const yrow[3], int kc, int ncol, __m256 (*acc)[PR]) {
+    __m256 a[3][PR];
+    for (int c = 0; c < ncol; c++)
+        for (int r = 0; r < PR; r++) a[c][r] = acc[c][r];
+    ROLLED for (int k = 0; k < kc; k += 8) {
+        __m256 yv[3];
+        for (int c = 0; c < ncol; c++) yv[c] = _mm256_cvtph_ps(loadu128(yrow[c] + k));
+        for (int r = 0; r < PR; r++) {
+            const __m256 w = _mm256_load_ps(&wf[r][k]);
+            for (int c = 0; c < ncol; c++) a[c][r] = _mm256_fmadd_ps(w, yv[c], a[c][r]);
+        }
+    }
+    for (int c = 0; c < ncol; c++)
+        for (int r = 0; r < PR; r++) acc[c][r] = a[c][r];
+}
+
+INLINE float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/* Rows r0 .. r0 + 3 (rows past nr repeat r0) by all columns; the last
+ * n % 8 elements of each pair in scalar. */
+static void gemm_f16_rows(int n, float *s, size_t s_stride, const uint8_t *x, size_t x_stride, const uint8_t *y,
+                          size_t y_stride, int r0, int nr, int nc) {
+    _Alignas(32) float wf[PR][F16_KC];
+    __m256 acc[TENSOR_GEMM_COLS][PR];
+    const tensor_half *rows[PR];
+    for (int r = 0; r < PR; r++)
+        rows[r] = (const tensor_half *)(x + (size_t)(r0 + r < nr ? r0 + r : r0) * x_stride);
+    for (int c = 0; c < nc; c++)
+        for (int r = 0; r < PR; r++) acc[c][r] = _mm256_setzero_ps();
+    const int n8 = n & ~7;
+    for (int k0 = 0; k0 < n8; k0 += F16_KC) {
+        const int kc = n8 - k0 < F16_KC ? n8 - k0 : F16_KC;
+        for (int r = 0; r < PR; r++)
+            for (int k = 0; k < kc; k += 8) _mm256_store_ps(&wf[r][k], _mm256_cvtph_ps(loadu128(rows[r] + k0 + k)));
+        for (int c = 0; c < nc; c += 3) {
+            const tensor_half *yr[3];
+            for (int j = 0; j < 3; j++) yr[j] = (const tensor_half *)(y + (size_t)(c + j < nc ? c + j : c) * y_stride) + k0;
+            switch (nc - c) {
+            case 1: f16_cols(wf, yr, kc, 1, acc + c); break;
+            case 2: f16_cols(wf, yr, kc, 2, acc + c); break;
+            default: f16_cols(wf, yr, kc, 3, acc + c); break;
+            }
+        }
+    }
+    for (int c = 0; c < nc; c++) {
+        const tensor_half *yc = (const tensor_half *)(y + (size_t)c * y_stride);
+        for (int r = 0; r < PR && r0 + r < nr; r++) {
+            float t = hsum8(acc[c][r]);
+            for (int k = n8; k < n; k++) t += tensor_x86_half(rows[r] + k) * tensor_x86_half(yc + k);
+            s[(size_t)c * s_stride + (size_t)(r0 + r)] = t;
+        }
+    }
+}
+
+static void gemm_f16(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                     size_t y_stride, int nr, int nc) {
+    for (int r0 = 0; r0 < nr; r0 += PR) gemm_f16_rows(n, s, s_stride, x, x_stride, y, y_stride, r0, nr, nc);
+}
+
+void tensor_gemm_avx2(tensor_kernels *k) {
+    k->gemm[TENSOR_F16] = gemm_f16;
+    k->gemm[TENSOR_Q8_0] = gemm_q8_0;
+    k->gemm[TENSOR_Q4_0] = gemm_q4_0;
+    k->gemm[TENSOR_Q5_0] = gemm_q5_0;
+    k->gemm[TENSOR_Q4_K] = gemm_q4_K;
+    k->gemm[TENSOR_Q6_K] = gemm_q6_K;
+}
