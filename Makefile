@@ -23,7 +23,7 @@ build-asan: deps
 	@cmake --build build-asan -j $(JOBS)
 
 run: build
-	build/ollama generate-file models/stories260K.gguf "$(PROMPT)"
+	@PROMPT="$(PROMPT)" scripts/demo
 
 test: build build-asan
 	ctest --test-dir build --output-on-failure -j $(JOBS)
