@@ -132,8 +132,9 @@ INLINE __m256i pick_s8(__m128i t, __m256i idx) {
     const __m256i ctrl = _mm256_or_si256(_mm256_slli_epi16(idx, 8), _mm256_set1_epi16(0x80));
     return _mm256_srai_epi16(_mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t), ctrl), 8);
 }
-INLINE __m256i row_splat_u8(__m128i t, int j) { return pick_u8(t, _mm256_add_epi16(SPLAT_CTRL, _mm256_set1_epi16((short)(4 * j)))); }
-INLINE __m256i row_splat_s8(__m128i t, int j) { return pick_s8(t, _mm256_add_epi16(SPLAT_CTRL, _mm256_set1_epi16((short)(4 * j)))); }
+INLINE __m256i splat_ctrl(int j) { return _mm256_add_epi16(SPLAT_CTRL, _mm256_set1_epi16((short)(4 * j))); }
+INLINE __m256i row_splat_u8(__m128i t, int j) { return pick_u8(t, splat_ctrl(j)); }
+INLINE __m256i row_splat_s8(__m128i t, int j) { return pick_s8(t, splat_ctrl(j)); }
 INLINE __m256i row_quads_u8(__m128i t) { return pick_u8(t, QUADS_CTRL); }
 INLINE __m256i row_quads_s8(__m128i t) { return pick_s8(t, QUADS_CTRL); }
 
@@ -207,14 +208,14 @@ INLINE void prefetch_rows(const uint8_t *const rows[NR], size_t off, size_t len)
     for (int c = 0; c < nc; c++) store_rows(s + (size_t)c * s_stride, acc_[c], nr); \
 } while (0)
 
-/* ---- Q4_K: 8 sub-blocks of 32 with 6-bit scales and mins ---- */
+/* ---- Q4_K, Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins ---- */
 
 typedef struct {
-    __m256i q[8][4];  /* sub-block s, elements 32s + 8g .. +7: quants 0..15 */
+    __m256i q[8][4];  /* sub-block s, elements 32s + 8g .. +7: quants 0..15 (Q5_K 0..31) */
     __m256i sc[8];    /* int16: row r's scale of sub-block s in lanes 4r..4r+3 */
     __m256i mins[2];  /* int16: lane 4r + k = row r's min of sub-block 4p + k */
     __m256 d, dmin;   /* row pairs */
-} q4k_panel;
+} k45_panel;
 
 /* The 12 bytes of 6-bit scales and mins as 16: eight scales, eight mins. */
 INLINE __m128i k4_scales_mins(const uint8_t *q) {
@@ -227,37 +228,64 @@ INLINE __m128i k4_scales_mins(const uint8_t *q) {
                           (int)(b & m6), (int)(((c >> 4) & m4) | ((b >> 6) & m2) << 4));
 }
 
-INLINE void q4k_decode(q4k_panel *P, const uint8_t *const rows[PR], int i, int nblk) {
-    (void)nblk; /* one superblock */
-    const block_q4_K *b[PR];
-    const uint8_t *qs[PR];
+/* Q5_K's header is Q4_K's; its fifth bits lead qs. */
+_Static_assert(offsetof(block_q4_K, scales) == offsetof(block_q5_K, scales), "k45 header");
+_Static_assert(offsetof(block_q4_K, dmin) == offsetof(block_q5_K, dmin), "k45 header");
+
+/* Byte value 0x10 where bit b (a constant) of each byte of qh is set. */
+INLINE __m256i bit_to_0x10(__m256i qh, int b) {
+    const __m256i v = b < 4 ? _mm256_slli_epi16(qh, 4 - b) : _mm256_srli_epi16(qh, b - 4);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+INLINE void k45_decode(k45_panel *P, const uint8_t *const rows[PR], int i, bool q5) {
+    const size_t bytes = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
+    const uint8_t *b[PR], *qs[PR], *qh[PR];
     __m128i sm[PR], t[4];
     for (int r = 0; r < PR; r++) {
-        b[r] = (const block_q4_K *)rows[r] + i;
-        qs[r] = b[r]->qs;
-        sm[r] = k4_scales_mins(b[r]->scales);
+        b[r] = rows[r] + (size_t)i * bytes;
+        qs[r] = b[r] + (q5 ? offsetof(block_q5_K, qs) : offsetof(block_q4_K, qs));
+        qh[r] = b[r] + offsetof(block_q5_K, qh);
+        sm[r] = k4_scales_mins(b[r] + offsetof(block_q4_K, scales));
     }
     const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i h[4];
+    if (q5) gather4(qh, 0, h); /* bit s of byte l: element 32s + l */
     for (int j = 0; j < 4; j++) { /* low nibbles: sub-block 2j, high: 2j + 1 */
         __m256i g[4];
         gather4(qs, 32 * (size_t)j, g);
         for (int k = 0; k < 4; k++) {
-            P->q[2 * j][k] = _mm256_and_si256(g[k], m4);
-            P->q[2 * j + 1][k] = _mm256_and_si256(_mm256_srli_epi16(g[k], 4), m4);
+            __m256i lo = _mm256_and_si256(g[k], m4), hi = _mm256_and_si256(_mm256_srli_epi16(g[k], 4), m4);
+            if (q5) {
+                lo = _mm256_or_si256(lo, bit_to_0x10(h[k], 2 * j));
+                hi = _mm256_or_si256(hi, bit_to_0x10(h[k], 2 * j + 1));
+            }
+            P->q[2 * j][k] = lo;
+            P->q[2 * j + 1][k] = hi;
         }
     }
     transpose_bytes(sm, t); /* t[0], t[1]: scales 0-3, 4-7; t[2], t[3]: mins */
     for (int s = 0; s < 8; s++) P->sc[s] = row_splat_u8(t[s / 4], s % 4);
     P->mins[0] = row_quads_u8(t[2]);
     P->mins[1] = row_quads_u8(t[3]);
-    P->d = row_halves(&b[0]->d, &b[1]->d, &b[2]->d, &b[3]->d);
-    P->dmin = row_halves(&b[0]->dmin, &b[1]->dmin, &b[2]->dmin, &b[3]->dmin);
+    const size_t d = offsetof(block_q4_K, d), dmin = offsetof(block_q4_K, dmin);
+    P->d = row_halves(b[0] + d, b[1] + d, b[2] + d, b[3] + d);
+    P->dmin = row_halves(b[0] + dmin, b[1] + dmin, b[2] + dmin, b[3] + dmin);
+}
+
+INLINE void q4k_decode(k45_panel *P, const uint8_t *const rows[PR], int i, int nblk) {
+    (void)nblk; /* one superblock */
+    k45_decode(P, rows, i, false);
+}
+INLINE void q5k_decode(k45_panel *P, const uint8_t *const rows[PR], int i, int nblk) {
+    (void)nblk;
+    k45_decode(P, rows, i, true);
 }
 
 /* acc[c][p] += panel p times superblock i of activation row yrow[c], for
- * c < ncol. A sub-block's four maddubs sum to at most 4 * 2 * 15 * 127 in
- * int16. */
-INLINE void q4k_cols(const q4k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+ * c < ncol (Q4_K and Q5_K). A sub-block's four maddubs sum to at most
+ * 4 * 2 * 31 * 127 = 31496 in int16. */
+INLINE void k45_cols(const k45_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
                      __m256 (*acc)[2]) {
     (void)nblk;
     const block_q8_K *y[2];
@@ -278,57 +306,78 @@ INLINE void q4k_cols(const q4k_panel P[2], const uint8_t *const yrow[2], int i, 
                 }
         }
         for (int p = 0; p < 2; p++)
-            for (int c = 0; c < ncol; c++) sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
+            for (int c = 0; c < ncol; c++)
+                sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
     }
     for (int c = 0; c < ncol; c++) {
         /* mins times the sums of each 32 activations */
         const __m256i bs = loadu256(y[c]->bsums);
         const __m128i b32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-        const __m256i b0 = _mm256_broadcastq_epi64(b32), b1 = _mm256_broadcastq_epi64(_mm_unpackhi_epi64(b32, b32));
+        const __m256i b0 = _mm256_broadcastq_epi64(b32);
+        const __m256i b1 = _mm256_broadcastq_epi64(_mm_unpackhi_epi64(b32, b32));
         const __m256 yd = _mm256_set1_ps(y[c]->d);
         for (int p = 0; p < 2; p++) {
-            const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(P[p].mins[0], b0), _mm256_madd_epi16(P[p].mins[1], b1));
-            const __m256 f = _mm256_fmsub_ps(_mm256_cvtepi32_ps(sum[c][p]), P[p].d, _mm256_mul_ps(_mm256_cvtepi32_ps(m), P[p].dmin));
+            const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(P[p].mins[0], b0),
+                                               _mm256_madd_epi16(P[p].mins[1], b1));
+            const __m256 mf = _mm256_mul_ps(_mm256_cvtepi32_ps(m), P[p].dmin);
+            const __m256 f = _mm256_fmsub_ps(_mm256_cvtepi32_ps(sum[c][p]), P[p].d, mf);
             acc[c][p] = _mm256_fmadd_ps(f, yd, acc[c][p]);
         }
     }
 }
 
-/* Q4_K on the natural layout (see "the single-column path"). */
-INLINE __m256i q4k_row_chunk(const uint8_t *q4, const int8_t *q8, __m256i sc, int j) {
+/* Q4_K and Q5_K on the natural layout (see "the single-column path"). */
+INLINE __m256i k45_row_chunk(const uint8_t *q4, const uint8_t *qh, const int8_t *q8, __m256i sc, int j) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), bits = loadu256(q4 + 32 * j);
-    const __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+    __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+    if (qh) {
+        const __m256i h = loadu256(qh);
+        lo = _mm256_or_si256(lo, bit_to_0x10(h, 2 * j));
+        hi = _mm256_or_si256(hi, bit_to_0x10(h, 2 * j + 1));
+    }
     const __m256i pl = _mm256_madd_epi16(BCAST16(sc, 2 * j), _mm256_maddubs_epi16(lo, loadu256(q8 + 64 * j)));
     const __m256i ph = _mm256_madd_epi16(BCAST16(sc, 2 * j + 1), _mm256_maddubs_epi16(hi, loadu256(q8 + 64 * j + 32)));
     return _mm256_add_epi32(pl, ph);
 }
 
-static float q4k_row(const uint8_t *vx, const void *vy, int n) {
-    const block_q4_K *x = (const block_q4_K *)vx;
+INLINE float k45_row(const uint8_t *x, const void *vy, int n, bool q5) {
+    const size_t bytes = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     const block_q8_K *y = vy;
     __m128 acc = _mm_setzero_ps();
-    for (int i = 0; i < n / QK_K; i++) {
-        const __m256i sm = _mm256_cvtepu8_epi16(k4_scales_mins(x[i].scales));
+    for (int i = 0; i < n / QK_K; i++, x += bytes) {
+        const uint8_t *qs = x + (q5 ? offsetof(block_q5_K, qs) : offsetof(block_q4_K, qs));
+        const uint8_t *qh = q5 ? x + offsetof(block_q5_K, qh) : NULL;
+        const __m256i sm = _mm256_cvtepu8_epi16(k4_scales_mins(x + offsetof(block_q4_K, scales)));
         const __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
-        const __m256i sumi = _mm256_add_epi32(_mm256_add_epi32(q4k_row_chunk(x[i].qs, y[i].qs, sc, 0), q4k_row_chunk(x[i].qs, y[i].qs, sc, 1)),
-                                              _mm256_add_epi32(q4k_row_chunk(x[i].qs, y[i].qs, sc, 2), q4k_row_chunk(x[i].qs, y[i].qs, sc, 3)));
+        __m256i sumi = k45_row_chunk(qs, qh, y[i].qs, sc, 0);
+        for (int j = 1; j < 4; j++) sumi = _mm256_add_epi32(sumi, k45_row_chunk(qs, qh, y[i].qs, sc, j));
         /* lane j: the mins of sub-blocks 2j and 2j+1 times their sums; the
          * panels' A has sub-blocks 0, 1, 4, 5, B 2, 3, 6, 7 */
         const __m256i bs = loadu256(y[i].bsums);
         const __m128i md = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1),
                                           _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1)));
         const __m128i m = _mm_add_epi32(md, _mm_unpackhi_epi64(md, md));
-        const __m128 f = _mm_fmsub_ps(_mm_cvtepi32_ps(even_odd(sumi)), _mm_set1_ps(tensor_x86_half(&x[i].d)),
-                                      _mm_mul_ps(_mm_cvtepi32_ps(m), _mm_set1_ps(tensor_x86_half(&x[i].dmin))));
+        const __m128 d = _mm_set1_ps(tensor_x86_half(x + offsetof(block_q4_K, d)));
+        const __m128 dmin = _mm_set1_ps(tensor_x86_half(x + offsetof(block_q4_K, dmin)));
+        const __m128 f = _mm_fmsub_ps(_mm_cvtepi32_ps(even_odd(sumi)), d, _mm_mul_ps(_mm_cvtepi32_ps(m), dmin));
         acc = _mm_fmadd_ps(f, _mm_set1_ps(y[i].d), acc);
     }
     return sum_ab(acc);
 }
 
+static float q4k_row(const uint8_t *x, const void *y, int n) { return k45_row(x, y, n, false); }
+static float q5k_row(const uint8_t *x, const void *y, int n) { return k45_row(x, y, n, true); }
+
 static void gemm_q4_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
                       size_t y_stride, int nr, int nc) {
     if (nc == 1) GEMV(q4k_row);
-    else GEMM_PANELS(q4k_panel, QK_K, sizeof(block_q4_K), 1, q4k_decode, q4k_cols);
+    else GEMM_PANELS(k45_panel, QK_K, sizeof(block_q4_K), 1, q4k_decode, k45_cols);
+}
+
+static void gemm_q5_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                      size_t y_stride, int nr, int nc) {
+    if (nc == 1) GEMV(q5k_row);
+    else GEMM_PANELS(k45_panel, QK_K, sizeof(block_q5_K), 1, q5k_decode, k45_cols);
 }
 
 /* ---- Q6_K: 16 sub-blocks of 16 with int8 scales, quants 0..63 less 32 ---- */
@@ -358,13 +407,14 @@ INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int n
         gather4(ql, 64 * (size_t)h + 32, l1);
         gather4(qh, 32 * (size_t)h, hb);
         for (int g = 0; g < 4; g++) { /* elements 128h + 32t + 8g .., t = 0..3 */
-            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0[g], m4), _mm256_slli_epi16(_mm256_and_si256(hb[g], m2), 4));
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0[g], m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(hb[g], m2), 4));
             const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1[g], m4),
                                                _mm256_slli_epi16(_mm256_and_si256(hb[g], _mm256_set1_epi8(0x0C)), 2));
             const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0[g], 4), m4),
                                                _mm256_and_si256(hb[g], _mm256_set1_epi8(0x30)));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1[g], 4), m4),
-                                               _mm256_srli_epi16(_mm256_and_si256(hb[g], _mm256_set1_epi8((char)0xC0)), 2));
+            const __m256i h3 = _mm256_and_si256(hb[g], _mm256_set1_epi8((char)0xC0));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1[g], 4), m4), _mm256_srli_epi16(h3, 2));
             P->q[8 * h + g / 2][g % 2] = q0;
             P->q[8 * h + 2 + g / 2][g % 2] = q1;
             P->q[8 * h + 4 + g / 2][g % 2] = q2;
@@ -377,7 +427,7 @@ INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int n
     P->d = row_halves(&b[0]->d, &b[1]->d, &b[2]->d, &b[3]->d);
 }
 
-/* As q4k_cols. A sub-block's two maddubs sum to at most 2 * 2 * 63 * 127
+/* As k45_cols. A sub-block's two maddubs sum to at most 2 * 2 * 63 * 127
  * in int16; the -32 of every quant is taken off once per superblock with
  * the bsums. */
 INLINE void q6k_cols(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
@@ -405,7 +455,8 @@ INLINE void q6k_cols(const q6k_panel P[2], const uint8_t *const yrow[2], int i, 
                 }
         }
         for (int p = 0; p < 2; p++)
-            for (int c = 0; c < ncol; c++) sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
+            for (int c = 0; c < ncol; c++)
+                sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
     }
     for (int c = 0; c < ncol; c++) {
         const __m256 yd = _mm256_set1_ps(y[c]->d);
@@ -445,9 +496,10 @@ static float q6k_row(const uint8_t *vx, const void *vy, int n) {
         const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(x[i].scales));
         /* lane k: 32 * (sc * bsum) of sub-blocks 2k and 2k+1, the -32 offset */
         const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, loadu256(y[i].bsums)), 5);
-        __m256i sumi = _mm256_add_epi32(q6k_row_half(x[i].ql, x[i].qh, y[i].qs, _mm256_permute2x128_si256(sc16, sc16, 0x00)),
-                                        q6k_row_half(x[i].ql + 64, x[i].qh + 32, y[i].qs + 128,
-                                                     _mm256_permute2x128_si256(sc16, sc16, 0x11)));
+        const __m256i sc_a = _mm256_permute2x128_si256(sc16, sc16, 0x00);
+        const __m256i sc_b = _mm256_permute2x128_si256(sc16, sc16, 0x11);
+        __m256i sumi = _mm256_add_epi32(q6k_row_half(x[i].ql, x[i].qh, y[i].qs, sc_a),
+                                        q6k_row_half(x[i].ql + 64, x[i].qh + 32, y[i].qs + 128, sc_b));
         sumi = _mm256_sub_epi32(sumi, off);
         acc = _mm_fmadd_ps(_mm_cvtepi32_ps(even_odd(sumi)),
                            _mm_mul_ps(_mm_set1_ps(tensor_x86_half(&x[i].d)), _mm_set1_ps(y[i].d)), acc);
@@ -494,10 +546,13 @@ INLINE void nibble_groups(const uint8_t *const qs[PR], __m256i q[4]) {
 
 /* Byte j of 64-bit lane r is 0x10 where bit 8g + j of row r's 32 fifth
  * bits is set (Q5_0: bit e belongs to element e). */
-INLINE long long splat_byte(uint32_t v, int g) { return (long long)((uint64_t)(v >> 8 * g & 0xFF) * 0x0101010101010101ull); }
+INLINE long long splat_byte(uint32_t v, int g) {
+    return (long long)((uint64_t)(v >> 8 * g & 0xFF) * 0x0101010101010101ull);
+}
 
 INLINE __m256i fifth_bits(const uint32_t qh[PR], int g) {
-    const __m256i v = _mm256_setr_epi64x(splat_byte(qh[0], g), splat_byte(qh[1], g), splat_byte(qh[2], g), splat_byte(qh[3], g));
+    const __m256i v = _mm256_setr_epi64x(splat_byte(qh[0], g), splat_byte(qh[1], g),
+                                         splat_byte(qh[2], g), splat_byte(qh[3], g));
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(0x10));
 }
@@ -506,7 +561,9 @@ INLINE size_t q32_block_bytes(enum tensor_type t) {
     return t == TENSOR_Q8_0 ? sizeof(block_q8_0) : t == TENSOR_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q5_0);
 }
 INLINE size_t q32_qs_offset(enum tensor_type t) {
-    return t == TENSOR_Q8_0 ? offsetof(block_q8_0, qs) : t == TENSOR_Q4_0 ? offsetof(block_q4_0, qs) : offsetof(block_q5_0, qs);
+    return t == TENSOR_Q8_0   ? offsetof(block_q8_0, qs)
+           : t == TENSOR_Q4_0 ? offsetof(block_q4_0, qs)
+                              : offsetof(block_q5_0, qs);
 }
 
 INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int nblk, enum tensor_type t) {
@@ -526,7 +583,8 @@ INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int n
             for (int g = 0; g < 4; g++) q[g] = _mm256_sub_epi8(q[g], _mm256_set1_epi8(8));
         } else {
             nibble_groups(qs, q);
-            for (int g = 0; g < 4; g++) q[g] = _mm256_sub_epi8(_mm256_or_si256(q[g], fifth_bits(qh, g)), _mm256_set1_epi8(16));
+            for (int g = 0; g < 4; g++)
+                q[g] = _mm256_sub_epi8(_mm256_or_si256(q[g], fifth_bits(qh, g)), _mm256_set1_epi8(16));
         }
         for (int g = 0; g < 4; g++) P->aq[b][g] = _mm256_abs_epi8(q[g]);
         /* the half scale leads every one of these blocks */
@@ -551,9 +609,9 @@ INLINE void q32_cols(const q32_panel P[2], const uint8_t *const yrow[2], int i, 
             for (int p = 0; p < 2; p++) {
                 const __m256i w = P[p].q[b][g], aw = P[p].aq[b][g];
                 for (int c = 0; c < ncol; c++) {
-                    const __m256i m = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(yb[c], w));
-                    if (wide) sum[c][p] = g == 0 ? _mm256_madd_epi16(m, ones) : add_chain32(sum[c][p], _mm256_madd_epi16(m, ones));
-                    else sum[c][p] = g == 0 ? m : add_chain16(sum[c][p], m);
+                    __m256i m = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(yb[c], w));
+                    if (wide) m = _mm256_madd_epi16(m, ones);
+                    sum[c][p] = g == 0 ? m : wide ? add_chain32(sum[c][p], m) : add_chain16(sum[c][p], m);
                 }
             }
         }
@@ -591,8 +649,8 @@ INLINE float q32_row(const uint8_t *x, const void *vy, int n, enum tensor_type t
     for (int b = 0; b < n / 32; b++) {
         const uint8_t *blk = x + (size_t)b * q32_block_bytes(t);
         const __m256i w = q32_row_quants(blk, t);
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(loadu256(y[b].qs), w)),
-                                            _mm256_set1_epi16(1));
+        const __m256i m = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(loadu256(y[b].qs), w));
+        const __m256i p = _mm256_madd_epi16(m, _mm256_set1_epi16(1));
         acc = _mm_fmadd_ps(_mm_cvtepi32_ps(even_odd(p)),
                            _mm_mul_ps(_mm_set1_ps(tensor_x86_half(blk)), _mm_set1_ps(tensor_x86_half(&y[b].d))), acc);
     }
@@ -666,7 +724,8 @@ static void gemm_f16_rows(int n, float *s, size_t s_stride, const uint8_t *x, si
             for (int k = 0; k < kc; k += 8) _mm256_store_ps(&wf[r][k], _mm256_cvtph_ps(loadu128(rows[r] + k0 + k)));
         for (int c = 0; c < nc; c += 3) {
             const tensor_half *yr[3];
-            for (int j = 0; j < 3; j++) yr[j] = (const tensor_half *)(y + (size_t)(c + j < nc ? c + j : c) * y_stride) + k0;
+            for (int j = 0; j < 3; j++)
+                yr[j] = (const tensor_half *)(y + (size_t)(c + j < nc ? c + j : c) * y_stride) + k0;
             switch (nc - c) {
             case 1: f16_cols(wf, yr, kc, 1, acc + c); break;
             case 2: f16_cols(wf, yr, kc, 2, acc + c); break;
@@ -695,5 +754,6 @@ void tensor_gemm_avx2(tensor_kernels *k) {
     k->gemm[TENSOR_Q4_0] = gemm_q4_0;
     k->gemm[TENSOR_Q5_0] = gemm_q5_0;
     k->gemm[TENSOR_Q4_K] = gemm_q4_K;
+    k->gemm[TENSOR_Q5_K] = gemm_q5_K;
     k->gemm[TENSOR_Q6_K] = gemm_q6_K;
 }

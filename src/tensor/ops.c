@@ -7,6 +7,7 @@
 
 #define ROWS_PER_CHUNK 16
 #define TOKENS_PER_TILE 32
+_Static_assert(ROWS_PER_CHUNK % TENSOR_GEMM_ROWS == 0, "chunks of whole gemm row groups");
 
 size_t tensor_matmul_scratch_size(enum tensor_type wtype, int n_in, int n_tok) {
     const tensor_traits *tr = tensor_get_traits(wtype);
