@@ -337,18 +337,25 @@ static void generate(gen_request *g, const json_t *body) {
     oc_buf_free(&rendered);
 }
 
+/* Shared entry of both endpoints; they differ in the missing-name answer
+ * and the handler that follows validation. */
+static void handle(gen_request *g, int empty_status, const char *empty_msg,
+                   void (*run)(gen_request *, const json_t *)) {
+    json_t *body = server_request_json(g->req);
+    if (check_top_logprobs(body, g->res)) return;
+    api_model model;
+    if (api_model_open(g->ctx, json_string_value(json_object_get(body, "model")), &model, g->res, empty_status,
+                       empty_msg, "model '%s' not found"))
+        return;
+    g->model = &model;
+    if (common_fields(g, body) == 0) run(g, body);
+    api_options_free(&g->opts);
+    api_model_close(&model);
+}
+
 void api_handle_generate(server_request *req, server_response *res, void *ctx) {
     gen_request g = {.ctx = ctx, .req = req, .res = res, .t_arrival = oc_now_ns()};
-    json_t *body = server_request_json(req);
-    if (check_top_logprobs(body, res)) return;
-    api_model model;
-    if (api_model_open(ctx, json_string_value(json_object_get(body, "model")), &model, res, 404,
-                       "model '' not found", "model '%s' not found"))
-        return;
-    g.model = &model;
-    if (common_fields(&g, body) == 0) generate(&g, body);
-    api_options_free(&g.opts);
-    api_model_close(&model);
+    handle(&g, 404, "model '' not found", generate);
 }
 
 /* ---- chat ---- */
@@ -427,14 +434,5 @@ static void chat(gen_request *g, const json_t *body) {
 
 void api_handle_chat(server_request *req, server_response *res, void *ctx) {
     gen_request g = {.ctx = ctx, .req = req, .res = res, .chat = true, .t_arrival = oc_now_ns()};
-    json_t *body = server_request_json(req);
-    if (check_top_logprobs(body, res)) return;
-    api_model model;
-    if (api_model_open(ctx, json_string_value(json_object_get(body, "model")), &model, res, 400,
-                       "model is required", "model '%s' not found"))
-        return;
-    g.model = &model;
-    if (common_fields(&g, body) == 0) chat(&g, body);
-    api_options_free(&g.opts);
-    api_model_close(&model);
+    handle(&g, 400, "model is required", chat);
 }
