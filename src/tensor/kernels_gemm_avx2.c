@@ -17,11 +17,15 @@
  * with row r's scale in lanes 4r..4r+3). Per-pair vec_dot needs a madd for
  * every maddubs, and the two multiplier ports are what bounds these loops.
  * Two panels by two activation rows at a time share each broadcast and
- * each weight vector twice and fit the 16 registers. Row r's sum stays
- * split over the int32 (then float) lanes 2r and 2r+1 until the end.
+ * each weight vector twice and fit the 16 registers. In the K-quant
+ * kernels row r's sum stays split over the int32 (then float) lanes 2r
+ * and 2r+1 until the end; the 32-element block kernels fold it into one
+ * lane per block (see q32_cols).
  *
- * Rows past nr repeat row 0 (valid memory, results dropped), so there is
- * only the eight-row path. Activations are the vec_dot_type rows as matmul
+ * A single activation row (decode) takes a row-at-a-time path instead,
+ * which gives the same bits (see "the single-column path"). Rows past nr
+ * repeat row 0 (valid memory, results dropped), so there is only the
+ * eight-row panel path. Activations are the vec_dot_type rows as matmul
  * quantized them; rows are only 2-byte aligned, so every load is
  * unaligned. The activation quantizers keep int8 values in [-127, 127]. */
 #include <immintrin.h>
@@ -86,6 +90,19 @@ INLINE void store_rows(float *s, const __m256 acc[2], int nr) {
     }
 }
 
+/* The same for kernels that keep one lane per row: acc[0] holds rows
+ * [0 1 4 5 | 2 3 6 7], as _mm256_hadd_epi32 of the two panels leaves them. */
+INLINE void store_rows1(float *s, const __m256 acc[2], int nr) {
+    const __m256 v = _mm256_permutevar8x32_ps(acc[0], _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7));
+    if (nr == NR) {
+        _mm256_storeu_ps(s, v);
+    } else {
+        float t[NR];
+        _mm256_storeu_ps(t, v);
+        memcpy(s, t, (size_t)nr * sizeof(float));
+    }
+}
+
 /* [a a b b c c d d]: one value per row in that row's two float lanes. */
 INLINE __m256 row_pairs(float a, float b, float c, float d) { return _mm256_setr_ps(a, a, b, b, c, c, d, d); }
 
@@ -141,14 +158,15 @@ INLINE __m256i row_quads_s8(__m128i t) { return pick_s8(t, QUADS_CTRL); }
 /* ---- the single-column path ----
  * With one activation row (decode) a panel is pure overhead and its eight
  * side-by-side row streams halve the bandwidth from DRAM, so each kernel
- * also has a row-at-a-time path on the natural layout. It must give the
- * panel path's numbers bit for bit: matmul uses the kernel for single
- * tokens too, so that token-by-token decoding equals a batched prefill.
- * The panels split a row's integer sum over two lanes, A = elements 8g..8g+3
- * and B = elements 8g+4..8g+7 of every 8; on the natural layout a madd
- * after maddubs leaves elements 4k..4k+3 in int32 lane k, so A is the sum
- * of the even lanes and B of the odd ones. Integer sums are exact in any
- * order; the float steps then repeat the panel path's on lanes 0 and 1. */
+ * (F16 aside) also has a row-at-a-time path on the natural layout. It must
+ * give the panel path's numbers bit for bit: matmul uses the kernel for
+ * single tokens too, so that token-by-token decoding equals a batched
+ * prefill. Integer sums are exact in any order, so only the float steps
+ * have to be the panels', in the same order. The K-quant panels split a
+ * row's integer sum over two lanes, A = elements 8g..8g+3 and B = elements
+ * 8g+4..8g+7 of every 8; on the natural layout a madd after maddubs leaves
+ * elements 4k..4k+3 in int32 lane k, so A is the sum of the even lanes and
+ * B of the odd ones, and the float steps run on lanes 0 and 1. */
 
 /* [A, B]: the even and the odd int32 lanes of v summed, in lanes 0 and 1. */
 INLINE __m128i even_odd(__m256i v) {
@@ -167,10 +185,10 @@ INLINE float sum_ab(__m128 acc) { return _mm_cvtss_f32(_mm_add_ss(acc, _mm_moveh
 /* Broadcast int16 lane k of both 128-bit halves of v to all of that half. */
 #define BCAST16(v, k) _mm256_shuffle_epi8((v), _mm256_set1_epi16((short)(((2 * (k) + 1) << 8) | (2 * (k)))))
 
-/* Bytes [off, off + len) of every row into L1. A call reads its eight rows
- * side by side, eight streams that the hardware prefetchers follow poorly:
- * with a single token (decode) the weights come from DRAM at half the
- * bandwidth of one row at a time, unless each step asks for what comes
+/* Bytes [off, off + len) of every row into L1. A panel call reads its
+ * eight rows side by side, eight streams that the hardware prefetchers
+ * follow poorly when the weights come from DRAM (the first token tile of
+ * a prefill, a batch of a few tokens), so each step asks for what comes
  * GEMM_PREFETCH bytes later. */
 #define GEMM_PREFETCH 1024
 INLINE void prefetch_rows(const uint8_t *const rows[NR], size_t off, size_t len) {
@@ -181,8 +199,9 @@ INLINE void prefetch_rows(const uint8_t *const rows[NR], size_t off, size_t len)
 /* The loop of every kernel: decode up to PB blocks (of QK elements, BB
  * bytes) from block i on of the rows into two panels,
  * DECODE(P, rows, i, nblk), and run them over the activation rows two at a
- * time, COLS(P, y, i, nblk, ncol, acc) with ncol a constant 1 or 2. */
-#define GEMM_PANELS(PANEL, QK, BB, PB, DECODE, COLS) do { \
+ * time, COLS(P, y, i, nblk, ncol, acc) with ncol a constant 1 or 2; each
+ * activation row's two accumulators go out through STORE. */
+#define GEMM_PANELS(PANEL, QK, BB, PB, DECODE, COLS, STORE) do { \
     const uint8_t *rows_[NR]; \
     tile_rows(rows_, x, x_stride, nr); \
     __m256 acc_[TENSOR_GEMM_COLS][2]; \
@@ -205,7 +224,7 @@ INLINE void prefetch_rows(const uint8_t *const rows[NR], size_t off, size_t len)
             COLS(P_, yr_, i_, nblk_, 1, acc_ + c); \
         } \
     } \
-    for (int c = 0; c < nc; c++) store_rows(s + (size_t)c * s_stride, acc_[c], nr); \
+    for (int c = 0; c < nc; c++) STORE(s + (size_t)c * s_stride, acc_[c], nr); \
 } while (0)
 
 /* ---- Q4_K, Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins ---- */
@@ -371,13 +390,13 @@ static float q5k_row(const uint8_t *x, const void *y, int n) { return k45_row(x,
 static void gemm_q4_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
                       size_t y_stride, int nr, int nc) {
     if (nc == 1) GEMV(q4k_row);
-    else GEMM_PANELS(k45_panel, QK_K, sizeof(block_q4_K), 1, q4k_decode, k45_cols);
+    else GEMM_PANELS(k45_panel, QK_K, sizeof(block_q4_K), 1, q4k_decode, k45_cols, store_rows);
 }
 
 static void gemm_q5_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
                       size_t y_stride, int nr, int nc) {
     if (nc == 1) GEMV(q5k_row);
-    else GEMM_PANELS(k45_panel, QK_K, sizeof(block_q5_K), 1, q5k_decode, k45_cols);
+    else GEMM_PANELS(k45_panel, QK_K, sizeof(block_q5_K), 1, q5k_decode, k45_cols, store_rows);
 }
 
 /* ---- Q6_K: 16 sub-blocks of 16 with int8 scales, quants 0..63 less 32 ---- */
@@ -510,7 +529,7 @@ static float q6k_row(const uint8_t *vx, const void *vy, int n) {
 static void gemm_q6_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
                       size_t y_stride, int nr, int nc) {
     if (nc == 1) GEMV(q6k_row);
-    else GEMM_PANELS(q6k_panel, QK_K, sizeof(block_q6_K), 1, q6k_decode, q6k_cols);
+    else GEMM_PANELS(q6k_panel, QK_K, sizeof(block_q6_K), 1, q6k_decode, q6k_cols, store_rows);
 }
 
 /* ---- Q8_0, Q4_0, Q5_0 against Q8_0: 32-element blocks with a half scale ---- */
@@ -520,7 +539,7 @@ static void gemm_q6_K(int n, float *s, size_t s_stride, const void *x, size_t x_
 typedef struct {
     __m256i q[Q32_PANEL_BLOCKS][4];  /* block b, elements 8g .. 8g+7: signed quants */
     __m256i aq[Q32_PANEL_BLOCKS][4]; /* their magnitudes, stored: the loop is short of ALU slots, not loads */
-    __m256 d[Q32_PANEL_BLOCKS];     /* row pairs of the block scales */
+    __m128 d[Q32_PANEL_BLOCKS];      /* the four rows' block scales */
 } q32_panel;
 
 /* 16 bytes at byte offset off of each row, regrouped: vector h holds bytes
@@ -588,18 +607,30 @@ INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int n
         }
         for (int g = 0; g < 4; g++) P->aq[b][g] = _mm256_abs_epi8(q[g]);
         /* the half scale leads every one of these blocks */
-        P->d[b] = row_halves(blk[0], blk[1], blk[2], blk[3]);
+        P->d[b] = _mm_setr_ps(tensor_x86_half(blk[0]), tensor_x86_half(blk[1]), tensor_x86_half(blk[2]),
+                              tensor_x86_half(blk[3]));
     }
 }
 
 /* Signed by signed with maddubs: |w| against y with w's sign. A Q8_0 pair
  * sum reaches 2 * 128 * 127, so each product is widened on its own
  * (wide); Q4_0/Q5_0 weights are at most 16 in magnitude, and a block's
- * four products add in int16 before one widening. */
-INLINE void q32_cols(const q32_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
-                     __m256 (*acc)[2], bool wide) {
+ * four products add in int16 before one widening.
+ * The float steps are cut for the single-column path (q32_row), which
+ * must give the same bits: one lane per row (its reduction to two lanes
+ * would cost a third of its work on such small blocks), so the two panels'
+ * sums fold into one vector of the eight rows' block sums,
+ * [p0 r0 r1, p1 r0 r1 | p0 r2 r3, p1 r2 r3]; and each group of four
+ * blocks (from a multiple of 4) is summed as (p0 + p1) + (p2 + p3), a
+ * missing block's product +0, before it joins the accumulator, so that
+ * the row path has no chain of dependent adds from block to block. */
+INLINE void q32_group(const q32_panel P[2], const uint8_t *const yrow[2], int i, int q, int k, int ncol,
+                      __m256 (*acc)[2], bool wide) {
     const __m256i ones = _mm256_set1_epi16(1);
-    ROLLED for (int b = 0; b < nblk; b++) {
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 t01[2] = {zero, zero}, t2[2] = {zero, zero}; /* p0 + p1, p2 */
+    for (int j = 0; j < k; j++) {
+        const int b = q + j;
         const block_q8_0 *y[2];
         __m256i sum[2][2];
         for (int c = 0; c < ncol; c++) y[c] = (const block_q8_0 *)yrow[c] + i + b;
@@ -615,46 +646,98 @@ INLINE void q32_cols(const q32_panel P[2], const uint8_t *const yrow[2], int i, 
                 }
             }
         }
+        const __m256 d = _mm256_set_m128(_mm_movehl_ps(P[1].d[b], P[0].d[b]), _mm_movelh_ps(P[0].d[b], P[1].d[b]));
         for (int c = 0; c < ncol; c++) {
+            if (!wide) for (int p = 0; p < 2; p++) sum[c][p] = _mm256_madd_epi16(sum[c][p], ones);
+            const __m256i h = _mm256_hadd_epi32(sum[c][0], sum[c][1]);
             const __m256 yd = _mm256_set1_ps(tensor_x86_half(&y[c]->d));
-            for (int p = 0; p < 2; p++) {
-                const __m256i si = wide ? sum[c][p] : _mm256_madd_epi16(sum[c][p], ones);
-                acc[c][p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si), _mm256_mul_ps(P[p].d[b], yd), acc[c][p]);
-            }
+            const __m256 pr = _mm256_mul_ps(_mm256_cvtepi32_ps(h), _mm256_mul_ps(d, yd));
+            if (j == 0) t01[c] = pr;
+            else if (j == 1) t01[c] = _mm256_add_ps(t01[c], pr);
+            else if (j == 2) t2[c] = pr;
+            else t2[c] = _mm256_add_ps(t2[c], pr);
         }
+    }
+    for (int c = 0; c < ncol; c++) { /* a missing product is +0, added as the row path adds it */
+        const __m256 lo = k == 1 ? _mm256_add_ps(t01[c], zero) : t01[c];
+        const __m256 hi = k == 3 ? _mm256_add_ps(t2[c], zero) : t2[c];
+        acc[c][0] = _mm256_add_ps(acc[c][0], _mm256_add_ps(lo, hi));
     }
 }
 
-/* One block's 32 signed quants on the natural layout. */
+INLINE void q32_cols(const q32_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                     __m256 (*acc)[2], bool wide) {
+    int q = 0;
+    ROLLED for (; q + 4 <= nblk; q += 4) q32_group(P, yrow, i, q, 4, ncol, acc, wide);
+    if (q < nblk) q32_group(P, yrow, i, q, nblk - q, ncol, acc, wide);
+}
+
+/* One block's 32 quants on the natural layout: Q8_0's signed, Q4_0's and
+ * Q5_0's unsigned (their offset, 8 or 16, is taken off by q32_row_dot). */
 INLINE __m256i q32_row_quants(const uint8_t *blk, enum tensor_type t) {
     const uint8_t *qs = blk + q32_qs_offset(t);
     if (t == TENSOR_Q8_0) return loadu256(qs);
     const __m128i b = loadu128(qs);
-    __m256i q = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(b), _mm_srli_epi16(b, 4), 1),
-                                 _mm256_set1_epi8(0x0F));
-    if (t == TENSOR_Q4_0) return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+    const __m256i q = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(b), _mm_srli_epi16(b, 4), 1),
+                                       _mm256_set1_epi8(0x0F));
+    if (t == TENSOR_Q4_0) return q;
     /* Q5_0: byte j picks the byte of qh holding bit j, then tests it */
     uint32_t qh;
     memcpy(&qh, blk + offsetof(block_q5_0, qh), 4);
     const __m256i pick = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), pick);
-    q = _mm256_or_si256(q, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(0x10)));
-    return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+    return _mm256_or_si256(q, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(0x10)));
 }
 
+/* int32 lane k: the products of elements 4k..4k+3; off (the offset times
+ * y, in int16 pairs) is shared by the rows of a step. */
+INLINE __m256i q32_row_dot(__m256i q, __m256i yq, __m256i off, enum tensor_type t) {
+    const __m256i m = t == TENSOR_Q8_0 ? _mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(yq, q))
+                                       : _mm256_sub_epi16(_mm256_maddubs_epi16(q, yq), off);
+    return _mm256_madd_epi16(m, _mm256_set1_epi16(1));
+}
+
+/* The sum of a group of blocks b .. b+k-1 (k <= 4) of one row, as
+ * q32_cols sums a group: (p0 + p1) + (p2 + p3), missing products +0. */
+INLINE __m128 q32_row_group(const uint8_t *x, const block_q8_0 *y, int b, int k, enum tensor_type t) {
+    const size_t bb = q32_block_bytes(t);
+    const __m256i offset = _mm256_set1_epi8(t == TENSOR_Q4_0 ? 8 : 16);
+    const uint8_t *xb[4];
+    const block_q8_0 *yb[4];
+    __m256i p[4];
+    for (int j = 0; j < 4; j++) {
+        const int bj = b + (j < k ? j : 0); /* past the end: block b again, masked below */
+        xb[j] = x + (size_t)bj * bb;
+        yb[j] = y + bj;
+        const __m256i yq = loadu256(yb[j]->qs);
+        const __m256i off = t == TENSOR_Q8_0 ? yq : _mm256_maddubs_epi16(offset, yq);
+        p[j] = q32_row_dot(q32_row_quants(xb[j], t), yq, off, t);
+    }
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    const __m128i S = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    const __m128 dx = _mm_setr_ps(tensor_x86_half(xb[0]), tensor_x86_half(xb[1]), tensor_x86_half(xb[2]),
+                                  tensor_x86_half(xb[3]));
+    const __m128 dy = _mm_setr_ps(tensor_x86_half(&yb[0]->d), tensor_x86_half(&yb[1]->d), tensor_x86_half(&yb[2]->d),
+                                  tensor_x86_half(&yb[3]->d));
+    __m128 pr = _mm_mul_ps(_mm_cvtepi32_ps(S), _mm_mul_ps(dx, dy));
+    if (k < 4) pr = _mm_and_ps(pr, _mm_castsi128_ps(_mm_cmpgt_epi32(_mm_set1_epi32(k), _mm_setr_epi32(0, 1, 2, 3))));
+    const __m128 pairs = _mm_add_ps(pr, _mm_movehdup_ps(pr)); /* p0 + p1 in lane 0, p2 + p3 in lane 2 */
+    return _mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs));
+}
+
+/* One row of a single-column tile in order, so that the weights stream
+ * from DRAM as vec_dot's do (rows side by side make as many streams, and
+ * decode slows by a third): a group of four blocks a step, their sums
+ * reduced together, and no chain of adds from block to block. */
 INLINE float q32_row(const uint8_t *x, const void *vy, int n, enum tensor_type t) {
     const block_q8_0 *y = vy;
+    const int nb = n / 32;
     __m128 acc = _mm_setzero_ps();
-    for (int b = 0; b < n / 32; b++) {
-        const uint8_t *blk = x + (size_t)b * q32_block_bytes(t);
-        const __m256i w = q32_row_quants(blk, t);
-        const __m256i m = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(loadu256(y[b].qs), w));
-        const __m256i p = _mm256_madd_epi16(m, _mm256_set1_epi16(1));
-        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(even_odd(p)),
-                           _mm_mul_ps(_mm_set1_ps(tensor_x86_half(blk)), _mm_set1_ps(tensor_x86_half(&y[b].d))), acc);
-    }
-    return sum_ab(acc);
+    int b = 0;
+    for (; b + 4 <= nb; b += 4) acc = _mm_add_ss(acc, q32_row_group(x, y, b, 4, t));
+    if (b < nb) acc = _mm_add_ss(acc, q32_row_group(x, y, b, nb - b, t));
+    return _mm_cvtss_f32(acc);
 }
 
 #define Q32_KERNEL(name, TYPE, WIDE) \
@@ -669,7 +752,8 @@ INLINE float q32_row(const uint8_t *x, const void *vy, int n, enum tensor_type t
     static void gemm_##name(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y, \
                             size_t y_stride, int nr, int nc) { \
         if (nc == 1) GEMV(name##_row); \
-        else GEMM_PANELS(q32_panel, 32, q32_block_bytes(TYPE), Q32_PANEL_BLOCKS, name##_decode, name##_cols); \
+        else GEMM_PANELS(q32_panel, 32, q32_block_bytes(TYPE), Q32_PANEL_BLOCKS, name##_decode, name##_cols, \
+                         store_rows1); \
     }
 
 Q32_KERNEL(q8_0, TENSOR_Q8_0, true)
