@@ -10,7 +10,8 @@ typedef struct request {
     int32_t *tokens;
     int n_tokens;
     sample_params sampling;
-    int num_predict;
+    int num_predict, num_keep;
+    bool no_shift;
     char **stop;
     int n_stop;
     engine_piece_fn cb;
@@ -25,7 +26,9 @@ typedef struct slot {
     int n_prompt_done;      /* prompt tokens in the cache */
     bool prefilling;
     int32_t next_token;     /* sampled, to be fed at the next step */
-    int32_t *gen;           /* generated tokens, n_gen of them */
+    int32_t *gen;           /* generated tokens, n_gen of them (gen_cap room) */
+    int gen_cap;
+    int reuse_limit;        /* cached positions a new prompt may reuse (fewer after a shift) */
     sampler *smp;
     tokenizer_stream ts;
     oc_buf held;            /* text not yet sent: it may begin a stop string */
@@ -148,6 +151,7 @@ static void assign(engine *e, request *r) {
         slot *s = &e->slots[i];
         if (s->req) continue;
         int len = common_prefix(s->cache, s->n_cache, r->tokens, r->n_tokens);
+        if (len > s->reuse_limit) len = s->reuse_limit;
         if (len > best_len) best = &e->slots[i], best_len = len;
     }
     slot *s = best;
@@ -155,6 +159,7 @@ static void assign(engine *e, request *r) {
     /* At least one prompt token is evaluated: its logits start the reply. */
     s->n_prompt_done = best_len < r->n_tokens ? best_len : r->n_tokens - 1;
     s->n_cache = s->n_prompt_done;
+    s->reuse_limit = e->n_ctx;
     s->prefilling = true;
     s->smp = sampler_new(&r->sampling, e->n_vocab);
     for (int i = 0; i < r->n_tokens; i++) sampler_accept(s->smp, r->tokens[i]);
@@ -215,6 +220,35 @@ static int build_batch(engine *e, int *n_logits) {
     return n;
 }
 
+static void push_generated(slot *s, int32_t t) {
+    if (s->n_gen == s->gen_cap) {
+        s->gen_cap = s->gen_cap ? 2 * s->gen_cap : 256;
+        s->gen = oc_realloc(s->gen, (size_t)s->gen_cap * sizeof(int32_t));
+    }
+    s->gen[s->n_gen++] = t;
+}
+
+/* The context is full: keep the first num_keep tokens (and BOS), drop half
+ * of the rest, as llama.cpp's server does for Ollama. False when the
+ * request asked for no shift or nothing can be dropped. */
+static bool shift_context(engine *e, slot *s) {
+    request *r = s->req;
+    if (r->no_shift) return false;
+    int keep = r->num_keep < 0 ? r->n_tokens : r->num_keep;
+    if (tokenizer_add_bos(model_tokenizer(e->m))) keep++;
+    if (keep > e->n_ctx - 4) keep = e->n_ctx - 4;
+    if (keep < 0) keep = 0;
+    int discard = (s->n_cache - keep) / 2;
+    oc_error err;
+    if (discard < 1 || model_kv_shift(e->m, (int)(s - e->slots), keep, discard, s->n_cache, &err) != 0) return false;
+    memmove(s->cache + keep, s->cache + keep + discard, (size_t)(s->n_cache - keep - discard) * sizeof(int32_t));
+    s->n_cache -= discard;
+    /* The moved entries were computed with the dropped tokens in view: a
+     * later prompt must not take them for a fresh evaluation. */
+    s->reuse_limit = keep;
+    return true;
+}
+
 /* Handles the token sampled for slot s; finishes the request when done. */
 static void advance(engine *e, slot *s, float *logits) {
     request *r = s->req;
@@ -227,7 +261,7 @@ static void advance(engine *e, slot *s, float *logits) {
     if (t < 0) return finish(e, s, "stop", "the model produced invalid logits");
     if (tokenizer_is_eog(tok, t)) return finish(e, s, "stop", NULL);
     sampler_accept(s->smp, t);
-    s->gen[s->n_gen++] = t;
+    push_generated(s, t);
     oc_buf piece = {0};
     tokenizer_stream_push(&s->ts, t, &piece);
     bool cancel = false;
@@ -236,7 +270,7 @@ static void advance(engine *e, slot *s, float *logits) {
     if (cancel) return finish(e, s, "cancel", NULL);
     if (stopped) return finish_request(e, s, "stop", NULL, true);
     if (r->num_predict >= 0 && s->n_gen >= r->num_predict) return finish(e, s, "length", NULL);
-    if (s->n_cache >= e->n_ctx) return finish(e, s, "length", NULL);
+    if (s->n_cache >= e->n_ctx && !shift_context(e, s)) return finish(e, s, "length", NULL);
     s->next_token = t;
 }
 
@@ -288,7 +322,6 @@ engine *engine_new(model *m, int n_parallel) {
     e->slots = oc_calloc((size_t)e->n_slots, sizeof(slot));
     for (int i = 0; i < e->n_slots; i++) {
         e->slots[i].cache = oc_malloc((size_t)e->n_ctx * sizeof(int32_t));
-        e->slots[i].gen = oc_malloc((size_t)e->n_ctx * sizeof(int32_t));
     }
     int nb = model_n_batch(m);
     e->b_tok = oc_malloc((size_t)nb * sizeof(int32_t));
@@ -344,6 +377,8 @@ int engine_submit(engine *e, const engine_request *in, engine_piece_fn cb, void 
     r->n_tokens = in->n_tokens;
     r->sampling = in->sampling;
     r->num_predict = in->num_predict;
+    r->num_keep = in->num_keep;
+    r->no_shift = in->no_shift;
     r->stop = oc_calloc((size_t)in->n_stop + 1, sizeof(char *));
     for (int i = 0; i < in->n_stop; i++)
         if (in->stop[i] && in->stop[i][0]) r->stop[r->n_stop++] = oc_strdup(in->stop[i]);

@@ -18,7 +18,9 @@ typedef struct engine_request {
     const int32_t *tokens;   /* the prompt (copied on submit) */
     int n_tokens;
     sample_params sampling;
-    int num_predict;         /* tokens to generate; < 0: until the end or the context is full */
+    int num_predict;         /* tokens to generate; < 0: until the end (or the context is full and shift is off) */
+    int num_keep;            /* tokens kept at the start when the context shifts (BOS included) */
+    bool no_shift;           /* end with "length" instead of shifting the context when it is full */
     const char *const *stop; /* stop strings (copied), n_stop of them */
     int n_stop;
 } engine_request;

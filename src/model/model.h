@@ -72,6 +72,11 @@ int model_embed(model *m, const model_batch *b, float *out, oc_error *err);
  * Fails when pos + n exceeds the context. */
 int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, oc_error *err);
 
+/* Context shift: drops positions keep .. keep+discard-1 of sequence seq
+ * (which holds n_used positions) and moves the later ones down by discard,
+ * re-rotating their keys for the new positions. */
+int model_kv_shift(model *m, int seq, int keep, int discard, int n_used, oc_error *err);
+
 /* Writes a copy of a model with every 2-D weight (norms excepted) in type
  * target, falling back per tensor where the row length does not fit the
  * block size (as llama.cpp does). */

@@ -118,6 +118,39 @@ static void check_controls(ref *r) {
     CHECK(engine_submit(E, &bad, on_piece, &c, &err) != 0);
 }
 
+/* Generation past a small context: with shift it goes on to num_predict,
+ * without it ends with "length" when the context is full. */
+static void check_shift(void) {
+    model_params p = model_default_params();
+    p.n_threads = 2;
+    p.n_ctx = 48;
+    oc_error err;
+    model *m = model_load("models/stories260K.gguf", &p, &err);
+    CHECK(m != NULL);
+    if (!m) return;
+    engine *e = engine_new(m, 1);
+    const char *prompt = "Once upon a time";
+    int32_t *ids;
+    int n = tokenizer_encode(model_tokenizer(m), prompt, strlen(prompt), true, false, &ids, NULL);
+    for (int no_shift = 0; no_shift <= 1; no_shift++) {
+        static collected c[2];
+        engine_request r = {.tokens = ids, .n_tokens = n, .sampling = sample_default_params(), .num_predict = 120,
+                            .num_keep = 4, .no_shift = no_shift};
+        r.sampling.temperature = 0;
+        CHECK(engine_submit(e, &r, on_piece, &c[no_shift], &err) == 0);
+        wait_done(&c[no_shift]);
+        printf("shift %s: %s after %d tokens: %.60s...\n", no_shift ? "off" : "on", c[no_shift].reason,
+               c[no_shift].eval_count, c[no_shift].text.data ? c[no_shift].text.data : "");
+        CHECK_EQ_STR(c[no_shift].reason, "length");
+        /* Without shift: the cache fills with prompt + all but the last token. */
+        CHECK_EQ_INT(c[no_shift].eval_count, (no_shift ? 48 - n + 1 : 120));
+        oc_buf_free(&c[no_shift].text);
+    }
+    free(ids);
+    engine_free(e);
+    model_free(m);
+}
+
 int main(void) {
     static ref refs[4];
     for (int i = 0; i < 4; i++)
@@ -139,5 +172,6 @@ int main(void) {
     check_controls(&refs[0]);
     engine_free(E);
     model_free(M);
+    check_shift();
     return check_done();
 }

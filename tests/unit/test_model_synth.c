@@ -36,7 +36,7 @@ static void add_tensor(gguf_writer *w, const char *name, int64_t ne0, int64_t ne
     gguf_writer_add_tensor(w, name, TENSOR_F32, ne1 > 1 ? 2 : 1, ne, data, (uint64_t)n * 4, NULL);
 }
 
-static int write_synthetic(const char *path) {
+static int write_synthetic(const char *path, int n_layer) {
     gguf_file *demo = gguf_open("models/stories260K.gguf", NULL);
     if (!demo) return -1;
     gguf_writer *w = gguf_writer_new();
@@ -47,7 +47,7 @@ static int write_synthetic(const char *path) {
     gguf_writer_set_u32(w, "llama.context_length", 512);
     gguf_writer_set_u32(w, "llama.embedding_length", N_EMBD);
     gguf_writer_set_u32(w, "llama.feed_forward_length", N_FF);
-    gguf_writer_set_u32(w, "llama.block_count", N_LAYER);
+    gguf_writer_set_u32(w, "llama.block_count", (uint32_t)n_layer);
     gguf_writer_set_u32(w, "llama.attention.head_count", N_HEAD);
     gguf_writer_set_u32(w, "llama.attention.head_count_kv", N_HEAD_KV);
     gguf_writer_set_u32(w, "llama.rope.dimension_count", HEAD_DIM);
@@ -58,7 +58,7 @@ static int write_synthetic(const char *path) {
     add_tensor(w, "output_norm.weight", N_EMBD, 1, 0.1f, 1);
     add_tensor(w, "output.weight", N_EMBD, n_vocab, 0.05f, 0);
     char name[64];
-    for (int l = 0; l < N_LAYER; l++) {
+    for (int l = 0; l < n_layer; l++) {
 #define T(suffix, a, b, std, mean) (snprintf(name, sizeof name, "blk.%d." suffix, l), add_tensor(w, name, a, b, std, mean))
         T("attn_norm.weight", N_EMBD, 1, 0.1f, 1);
         T("attn_q.weight", N_EMBD, N_HEAD * HEAD_DIM, 0.05f, 0);
@@ -77,6 +77,7 @@ static int write_synthetic(const char *path) {
     gguf_writer_free(w);
     gguf_close(demo);
     for (int i = 0; i < n_owned; i++) free(owned[i]);
+    n_owned = 0;
     return rc;
 }
 
@@ -106,6 +107,40 @@ static float *logits_of(const char *path, int threads, enum tensor_type kv, bool
 }
 
 static double rel_rms(const float *a, const float *b);
+
+static model *load_ctx(const char *path, enum tensor_type kv, int n_ctx) {
+    model_params p = model_default_params();
+    p.kv_type = kv;
+    p.n_ctx = n_ctx;
+    oc_error err;
+    return model_load(path, &p, &err);
+}
+
+/* Context shift. In a one-layer model a key depends only on its token and
+ * position, so shifting the cache must give what evaluating the remaining
+ * tokens afresh at their new positions gives. */
+static void check_kv_shift(const char *path, enum tensor_type kv, double bound) {
+    enum { KEEP = 4, DISCARD = 11, USED = 30 };
+    model *a = load_ctx(path, kv, 64), *b = load_ctx(path, kv, 64);
+    CHECK(a && b);
+    if (!a || !b) return model_free(a), model_free(b);
+    oc_error err;
+    float la[512], lb[512];
+    CHECK(model_eval(a, PROMPT, USED, 0, NULL, &err) == 0);
+    CHECK(model_kv_shift(a, 0, KEEP, DISCARD, USED, &err) == 0);
+    int32_t kept[USED];
+    memcpy(kept, PROMPT, KEEP * sizeof(int32_t));
+    memcpy(kept + KEEP, PROMPT + KEEP + DISCARD, (USED - KEEP - DISCARD) * sizeof(int32_t));
+    CHECK(model_eval(b, kept, USED - DISCARD, 0, NULL, &err) == 0);
+    CHECK(model_eval(a, &PROMPT[USED], 1, USED - DISCARD, la, &err) == 0);
+    CHECK(model_eval(b, &PROMPT[USED], 1, USED - DISCARD, lb, &err) == 0);
+    printf("KV %s context shift: logits relative RMS difference %.2e\n", tensor_type_name(kv), rel_rms(la, lb));
+    CHECK_MSG(rel_rms(la, lb) < bound, "shifted KV %s", tensor_type_name(kv));
+    CHECK(model_kv_shift(a, 0, KEEP, USED, USED, &err) != 0); /* more than is there */
+    CHECK(model_kv_shift(a, 1, KEEP, 2, USED, &err) != 0);    /* no such sequence */
+    model_free(a);
+    model_free(b);
+}
 
 /* Two sequences in one batch (a prefill run of one next to a decode step
  * of the other, then both decoding together) give the logits each gets
@@ -166,7 +201,7 @@ int main(void) {
     char path[] = "/tmp/ollama-synth-XXXXXX", qpath[] = "/tmp/ollama-synth-q-XXXXXX";
     close(mkstemp(path));
     close(mkstemp(qpath));
-    CHECK(write_synthetic(path) == 0);
+    CHECK(write_synthetic(path, N_LAYER) == 0);
     float *ref = logits_of(path, 1, TENSOR_F32, false);
     CHECK(ref != NULL);
     if (!ref) return check_done();
@@ -201,6 +236,12 @@ int main(void) {
         free(batch);
         free(single);
     }
+    char path1[] = "/tmp/ollama-synth1-XXXXXX";
+    close(mkstemp(path1));
+    CHECK(write_synthetic(path1, 1) == 0);
+    check_kv_shift(path1, TENSOR_F32, 1e-5);
+    check_kv_shift(path1, TENSOR_F16, 2e-3);
+    unlink(path1);
     free(ref);
     free(two);
     free(seq);

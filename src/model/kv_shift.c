@@ -1,0 +1,83 @@
+/* model: context shift of one sequence's KV cache. When generation fills
+ * the context, the runner drops a block of positions after the kept prefix
+ * and moves the rest down, as llama.cpp's server does: V rows move as
+ * bytes, K rows are also re-rotated by RoPE for their new positions
+ * (rotations compose, so rotating by -discard is exact in real numbers). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+typedef struct shift_job {
+    model *m;
+    int seq, keep, discard, n_used;
+    float *cos_t, *sin_t; /* n_rot/2: the rotation by -discard */
+} shift_job;
+
+/* The rotation by `delta` positions, computed in double: it is applied
+ * once per shift, so its own rounding should not add to the cache's. */
+static void shift_tables(const model *m, int delta, float *c, float *s) {
+    const model_hparams *hp = &m->hp;
+    int half = hp->n_rot / 2;
+    for (int i = 0; i < half; i++) {
+        double ff = m->rope_freqs ? m->rope_freqs[i] : 1.0;
+        double inv = pow(hp->rope_base, -2.0 * i / hp->n_rot);
+        double th = (double)delta * inv / ff / hp->rope_scale;
+        c[i] = (float)cos(th);
+        s[i] = (float)sin(th);
+    }
+}
+
+static void rotate_row(const model_hparams *hp, float *x, const float *c, const float *s) {
+    int half = hp->n_rot / 2;
+    for (int h = 0; h < hp->n_head_kv; h++) {
+        float *v = x + (size_t)h * hp->head_dim;
+        for (int i = 0; i < half; i++) {
+            int i0 = hp->rope_neox ? i : 2 * i;
+            int i1 = hp->rope_neox ? i + half : 2 * i + 1;
+            float x0 = v[i0], x1 = v[i1];
+            v[i0] = x0 * c[i] - x1 * s[i];
+            v[i1] = x0 * s[i] + x1 * c[i];
+        }
+    }
+}
+
+static uint8_t *row_at(const model *m, uint8_t *base, int il, int seq, int pos) {
+    return base + (((size_t)il * m->params.n_seq + (size_t)seq) * m->params.n_ctx + (size_t)pos) * m->kv.row_bytes;
+}
+
+/* One layer per work item. */
+static void task_shift(void *ctx, int ith, int nth) {
+    shift_job *j = ctx;
+    model *m = j->m;
+    const model_hparams *hp = &m->hp;
+    const tensor_traits *tr = tensor_get_traits(m->kv.type);
+    int kv_dim = hp->n_head_kv * hp->head_dim, from = j->keep + j->discard, n_move = j->n_used - from;
+    float *row = oc_malloc((size_t)kv_dim * sizeof(float));
+    for (int il = ith; il < hp->n_layer; il += nth) {
+        for (int p = from; p < j->n_used; p++) {
+            tr->to_float(row_at(m, m->kv.k, il, j->seq, p), row, kv_dim);
+            rotate_row(hp, row, j->cos_t, j->sin_t);
+            tr->from_float(row, row_at(m, m->kv.k, il, j->seq, p - j->discard), kv_dim);
+        }
+        memmove(row_at(m, m->kv.v, il, j->seq, j->keep), row_at(m, m->kv.v, il, j->seq, from),
+                (size_t)n_move * m->kv.row_bytes);
+    }
+    free(row);
+}
+
+int model_kv_shift(model *m, int seq, int keep, int discard, int n_used, oc_error *err) {
+    if (m->hp.encoder) return oc_fail(err, "an encoder model has no KV cache to shift");
+    if (seq < 0 || seq >= m->params.n_seq || keep < 0 || discard <= 0 || keep + discard > n_used ||
+        n_used > m->params.n_ctx)
+        return oc_fail(err, "invalid context shift (keep %d, discard %d, used %d)", keep, discard, n_used);
+    int half = m->hp.n_rot / 2;
+    float *tables = oc_malloc((size_t)(2 * half + 1) * sizeof(float));
+    shift_job j = {.m = m, .seq = seq, .keep = keep, .discard = discard, .n_used = n_used,
+                   .cos_t = tables, .sin_t = tables + half};
+    shift_tables(m, -discard, j.cos_t, j.sin_t);
+    tensor_pool_run(m->pool, task_shift, &j);
+    free(tables);
+    return 0;
+}
