@@ -135,32 +135,47 @@ typedef struct gen_request {
     api_options opts;
     int64_t keep_alive;
     bool chat, stream;
+    bool truncate, shift;  /* both default true */
     uint64_t t_arrival;
     const json_t *context; /* generate's deprecated context tokens */
 } gen_request;
 
-/* Cuts a prompt that does not fit: the first num_keep tokens stay, then
- * the newest ones, leaving room to generate (as upstream's runner does). */
-static int fit_context(int32_t *ids, int n, int n_ctx, int num_keep) {
-    int limit = n_ctx - 1;
-    if (n <= limit) return n;
-    if (num_keep < 0 || num_keep > limit / 2) num_keep = limit / 2;
+/* A prompt that does not fit: the first num_keep tokens (and BOS) stay and
+ * the oldest of the rest go, leaving about half the context free, as
+ * upstream does before its first context shift. Returns the new length,
+ * or -1 with the message when the request forbids it. */
+static int fit_context(const gen_request *g, const tokenizer *tok, int32_t *ids, int n, int n_ctx, const char **why) {
+    if (n <= n_ctx - 1) return n;
+    if (!g->truncate) {
+        *why = "the request exceeds the available context size, try increasing it";
+        return -1;
+    }
+    if (!g->shift) {
+        *why = "the prompt is longer than the context length currently available to the model; shorten the "
+               "prompt, adjust the context length in settings, or use a model with a longer context length";
+        return -1;
+    }
+    int keep = g->opts.num_keep < 0 ? n : g->opts.num_keep;
+    if (tokenizer_add_bos(tok)) keep++;
+    if (keep > n_ctx - 1) keep = n_ctx - 1;
+    int free_room = (n_ctx - keep) / 2;
+    int limit = n_ctx - (free_room > 1 ? free_room : 1);
     int drop = n - limit;
-    memmove(ids + num_keep, ids + num_keep + drop, (size_t)(n - num_keep - drop) * sizeof(int32_t));
+    memmove(ids + keep, ids + keep + drop, (size_t)(n - keep - drop) * sizeof(int32_t));
     return limit;
 }
 
-static int tokenize(gen_request *g, model *m, const char *prompt, int32_t **ids) {
+static int tokenize(gen_request *g, model *m, const char *prompt, int32_t **ids, const char **why) {
     oc_error err;
     int32_t *p = NULL;
     int n = tokenizer_encode(model_tokenizer(m), prompt, strlen(prompt), true, true, &p, &err);
-    if (n < 0) return -1;
+    if (n < 0) return *why = "the prompt could not be tokenized", -1;
     int n_ctx_tokens = g->context ? (int)json_array_size(g->context) : 0;
     *ids = oc_malloc((size_t)(n + n_ctx_tokens + 1) * sizeof(int32_t));
     for (int i = 0; i < n_ctx_tokens; i++) (*ids)[i] = (int32_t)json_integer_value(json_array_get(g->context, i));
     memcpy(*ids + n_ctx_tokens, p, (size_t)n * sizeof(int32_t));
     free(p);
-    return fit_context(*ids, n + n_ctx_tokens, model_n_ctx(m), g->opts.num_keep);
+    return fit_context(g, model_tokenizer(m), *ids, n + n_ctx_tokens, model_n_ctx(m), why);
 }
 
 static gen_job *job_new(gen_request *g, sched_runner *r, uint64_t load_ns, int n_prompt) {
@@ -203,17 +218,18 @@ static void respond_done(gen_request *g, const char *reason) {
 static void generate_prompt(gen_request *g, sched_runner *r, uint64_t load_ns, const char *prompt) {
     model *m = sched_runner_model(r);
     int32_t *ids = NULL;
-    int n = tokenize(g, m, prompt, &ids);
+    const char *why = "prompt is empty";
+    int n = tokenize(g, m, prompt, &ids, &why);
     if (n <= 0) {
         sched_release(g->ctx->sc, r, g->keep_alive);
         free(ids);
-        server_respond_error(g->res, 400, n == 0 ? "prompt is empty" : "the prompt could not be tokenized");
+        server_respond_error(g->res, 400, "%s", why);
         return;
     }
     gen_job *j = job_new(g, r, load_ns, n);
     engine_request er = {.tokens = ids, .n_tokens = n, .sampling = api_options_sampling(&g->opts),
                          .num_predict = g->opts.num_predict, .stop = (const char *const *)g->opts.stop,
-                         .n_stop = g->opts.n_stop};
+                         .n_stop = g->opts.n_stop, .num_keep = g->opts.num_keep, .no_shift = !g->shift};
     if (g->stream) j->w = server_stream_begin(g->res, NULL);
     oc_error err;
     if (engine_submit(sched_runner_engine(r), &er, on_piece, j, &err) != 0) {
@@ -236,6 +252,8 @@ static int common_fields(gen_request *g, const json_t *body) {
         return -1;
     }
     g->stream = !json_is_false(json_object_get(body, "stream"));
+    g->truncate = !json_is_false(json_object_get(body, "truncate"));
+    g->shift = !json_is_false(json_object_get(body, "shift"));
     api_options_default(&g->opts);
     if (api_options_apply(&g->opts, g->model->m.params, &err) ||
         api_options_apply(&g->opts, json_object_get(body, "options"), &err)) {
@@ -386,6 +404,39 @@ static json_t *chat_messages(const gen_request *g, const json_t *req_msgs) {
     return msgs;
 }
 
+static int count_tokens(model *m, const char *text) {
+    int32_t *ids = NULL;
+    int n = tokenizer_encode(model_tokenizer(m), text, strlen(text), true, true, &ids, NULL);
+    free(ids);
+    return n;
+}
+
+/* A conversation longer than the context loses its oldest messages (system
+ * messages and the last message stay), as upstream's chatPrompt does. */
+static int truncate_messages(model *m, const char *tmpl, const json_t *msgs, const json_t *tools, const api_think *think,
+                             oc_buf *rendered, oc_error *err) {
+    size_t last = json_array_size(msgs) - 1;
+    if (count_tokens(m, rendered->data ? rendered->data : "") <= model_n_ctx(m)) return 0;
+    for (size_t i = 1; i <= last; i++) {
+        json_t *kept = json_array();
+        for (size_t j = 0; j < json_array_size(msgs); j++) {
+            const char *role = json_string_value(json_object_get(json_array_get(msgs, j), "role"));
+            if (j >= i || (role && strcmp(role, "system") == 0)) json_array_append(kept, json_array_get(msgs, j));
+        }
+        oc_buf out = {0};
+        int rc = api_render(tmpl, kept, tools, think, &out, err);
+        json_decref(kept);
+        if (rc) return oc_buf_free(&out), -1;
+        if (count_tokens(m, out.data ? out.data : "") <= model_n_ctx(m) || i == last) {
+            oc_buf_free(rendered);
+            *rendered = out;
+            return 0;
+        }
+        oc_buf_free(&out);
+    }
+    return 0;
+}
+
 static void chat(gen_request *g, const json_t *body) {
     const json_t *req_msgs = json_object_get(body, "messages");
     size_t n_msgs = json_is_array(req_msgs) ? json_array_size(req_msgs) : 0;
@@ -411,24 +462,26 @@ static void chat(gen_request *g, const json_t *body) {
         return;
     }
     oc_buf rendered = {0};
-    if (n_msgs) {
-        json_t *msgs = chat_messages(g, req_msgs);
-        oc_error err;
-        int rc = api_render(g->model->m.template_text, msgs, tools, &think, &rendered, &err);
+    json_t *msgs = n_msgs ? chat_messages(g, req_msgs) : NULL;
+    oc_error err;
+    if (msgs && api_render(g->model->m.template_text, msgs, tools, &think, &rendered, &err)) {
+        server_respond_error(g->res, 500, "%s", err.msg);
         json_decref(msgs);
-        if (rc) {
-            server_respond_error(g->res, 500, "%s", err.msg);
-            return oc_buf_free(&rendered);
-        }
+        return oc_buf_free(&rendered);
     }
     uint64_t load_ns;
     sched_runner *r = acquire(g, &load_ns);
     if (r && n_msgs == 0) {
         sched_release(g->ctx->sc, r, g->keep_alive);
         respond_done(g, "load");
+    } else if (r && g->truncate &&
+               truncate_messages(sched_runner_model(r), g->model->m.template_text, msgs, tools, &think, &rendered, &err)) {
+        sched_release(g->ctx->sc, r, g->keep_alive);
+        server_respond_error(g->res, 500, "%s", err.msg);
     } else if (r) {
         generate_prompt(g, r, load_ns, rendered.data ? rendered.data : "");
     }
+    json_decref(msgs);
     oc_buf_free(&rendered);
 }
 

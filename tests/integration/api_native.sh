@@ -99,6 +99,33 @@ http DELETE /api/delete -d '{"model":"backup"}'
 http DELETE /api/delete -d '{"model":"backup"}'
 [ "$CODE" = 404 ] && [ "$BODY" = "{\"error\":\"model 'backup' not found\"}" ]; expect "delete again: $BODY" $?
 
+# Context limits: a prompt longer than num_ctx is cut (num_keep kept),
+# generation past num_ctx shifts the context; shift/truncate false refuse.
+long=$(python3 -c "print(' '.join(['the little dog ran to the park and'] * 20))")
+opts='"options":{"temperature":0,"num_ctx":64'
+http POST /api/generate -d "{\"model\":\"stories\",\"prompt\":\"$long\",\"raw\":true,\"stream\":false,$opts,\"num_predict\":4}}"
+[ "$CODE" = 200 ] && [ "$(json 'd["prompt_eval_count"]')" -le 63 ] && [ "$(json 'd["eval_count"]')" = 4 ]; expect "long prompt truncated: $CODE $(json 'd.get("prompt_eval_count")')" $?
+http POST /api/generate -d "{\"model\":\"stories\",\"prompt\":\"$long\",\"raw\":true,\"stream\":false,\"shift\":false,$opts}}"
+[ "$CODE" = 400 ] && [[ "$BODY" == *"the prompt is longer than the context length"* ]]; expect "long prompt, shift false: $CODE $BODY" $?
+http POST /api/generate -d "{\"model\":\"stories\",\"prompt\":\"$long\",\"raw\":true,\"stream\":false,\"truncate\":false,$opts}}"
+[ "$CODE" = 400 ] && [[ "$BODY" == *"exceeds the available context size"* ]]; expect "long prompt, truncate false: $CODE $BODY" $?
+http POST /api/generate -d "{\"model\":\"stories\",\"prompt\":\"Once upon a time\",\"raw\":true,\"stream\":false,$opts,\"num_predict\":150}}"
+[ "$(json 'd["done_reason"]')" = length ] && [ "$(json 'd["eval_count"]')" = 150 ]; expect "generation shifts past num_ctx: $(json 'd["done_reason"], d["eval_count"]')" $?
+http POST /api/generate -d "{\"model\":\"stories\",\"prompt\":\"Once upon a time\",\"raw\":true,\"stream\":false,\"shift\":false,$opts,\"num_predict\":150}}"
+[ "$(json 'd["done_reason"]')" = length ] && [ "$(json 'd["eval_count"]')" -lt 64 ]; expect "no shift stops at num_ctx: $(json 'd["done_reason"], d["eval_count"]')" $?
+msgs=$(python3 -c "
+import json
+m=[{'role':'system','content':'You tell stories.'}]
+for i in range(12): m += [{'role':'user','content':'Tell me about the dog number %d and the park' % i},{'role':'assistant','content':'The dog ran to the park and played with a ball all day long.'}]
+m.append({'role':'user','content':'And then?'})
+print(json.dumps(m))")
+http POST /api/create -d '{"model":"story-msgs","from":"stories","template":"{{ range .Messages }}{{ .Role }}: {{ .Content }}\n{{ end }}","stream":false}'
+http POST /api/chat -d "{\"model\":\"story-msgs\",\"messages\":$msgs,\"stream\":false,$opts,\"num_predict\":2}}"
+[ "$CODE" = 200 ] && [ "$(json 'd["prompt_eval_count"]')" -le 64 ] && [ "$(json 'd["prompt_eval_count"]')" -ge 20 ]; expect "chat history truncated to num_ctx: $CODE $(json 'd.get("prompt_eval_count")')" $?
+http POST /api/chat -d "{\"model\":\"story-msgs\",\"messages\":$msgs,\"stream\":false,\"truncate\":false,$opts,\"num_predict\":2}}"
+[ "$CODE" = 400 ]; expect "chat history too long, truncate false: $CODE $BODY" $?
+http DELETE /api/delete -d '{"model":"story-msgs"}'
+
 # Errors: texts and status codes as upstream.
 http POST /api/generate
 [ "$CODE" = 400 ] && [ "$BODY" = '{"error":"missing request body"}' ]; expect "empty body: $BODY" $?
