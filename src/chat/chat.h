@@ -57,4 +57,32 @@ int jinja_render(const jinja_template *t, json_t *context, oc_buf *out, oc_error
  * 0 = the real clock. For reproducible tests. */
 void jinja_set_fixed_time(int64_t epoch_seconds);
 
+/* ---- output parsers (chat_parser.c and the files it drives) ----
+ * Model output in, content / thinking / tool calls out, streaming: feed
+ * each piece of engine text as it comes; a delta receives only what is
+ * already unambiguous (partial tags are held back), and chat_parser_finish
+ * settles the rest at the end. Tool calls are objects
+ * {"id":"call_…","function":{"index":N,"name":…,"arguments":{…}}}. */
+enum { CHAT_TOOLS_NONE, CHAT_TOOLS_TAG, CHAT_TOOLS_QWEN3_CODER };
+typedef struct chat_parser_opts {
+    const char *think_open, *think_close; /* both non-empty: thinking is separated */
+    bool think_started;                    /* the prompt already ends with think_open */
+    bool harmony;                          /* gpt-oss channels (ignores the rest) */
+    int tools;                             /* CHAT_TOOLS_* */
+    const char *tool_tag;                  /* CHAT_TOOLS_TAG: "{", "[", "<tool_call>" ... */
+    json_t *tool_list;                     /* the declared tools (names, parameter types) */
+} chat_parser_opts;
+typedef struct chat_delta {
+    oc_buf content, thinking;
+    json_t *calls; /* array */
+} chat_delta;
+typedef struct chat_parser chat_parser;
+chat_parser *chat_parser_new(const chat_parser_opts *o);
+void chat_parser_free(chat_parser *p);
+void chat_parser_add(chat_parser *p, const char *s, size_t n, chat_delta *d);
+void chat_parser_finish(chat_parser *p, chat_delta *d);
+void chat_delta_init(chat_delta *d);
+void chat_delta_clear(chat_delta *d);
+void chat_delta_free(chat_delta *d);
+
 #endif
