@@ -42,6 +42,14 @@ int gotmpl_append_response(gotmpl *t, oc_error *err);
  * gotmpl_free. */
 gotmpl *gotmpl_cut_after_response(const gotmpl *t);
 
+/* Upstream's reading of a Go template (chat_detect.c): the tags around
+ * .Thinking inside a range over .Messages ("" when not inferable; free
+ * both), the text that starts tool calls ("{" when none; free it), and
+ * whether it renders a tool round trip (tool calls and tool results). */
+void gotmpl_think_tags(const gotmpl *t, char **open, char **close);
+char *gotmpl_tool_tag(const gotmpl *t);
+bool gotmpl_tool_round_trip(const gotmpl *t);
+
 /* ---- Jinja2 (chat templates) ----
  * Configured as transformers' apply_chat_template: trim_blocks,
  * lstrip_blocks, loop controls, tojson keeping non-ASCII,
@@ -56,6 +64,20 @@ int jinja_render(const jinja_template *t, json_t *context, oc_buf *out, oc_error
 /* Fixes the time strftime_now sees (seconds since the epoch, local time);
  * 0 = the real clock. For reproducible tests. */
 void jinja_set_fixed_time(int64_t epoch_seconds);
+
+/* What a GGUF chat template offers, by upstream's text search: tools,
+ * thinking (<think>…</think>), a tool round trip; and the tool-call format
+ * its output will use (CHAT_TOOLS_*, with the tag for CHAT_TOOLS_TAG). */
+bool chat_jinja_has_tools(const char *t);
+bool chat_jinja_has_thinking(const char *t);
+bool chat_jinja_tool_round_trip(const char *t);
+int chat_jinja_tool_format(const char *t, const char **tag);
+
+/* Ollama's named template whose Jinja source is nearest to chat_template
+ * (Levenshtein distance over code points < 100, first on ties), as
+ * upstream's template.Named: 1 with the name, the Go template and its stop
+ * list as JSON (NULL if none; all static), 0 when none matches. */
+int chat_named_template(const char *chat_template, const char **name, const char **gotmpl_text, const char **stop_json);
 
 /* ---- output parsers (chat_parser.c and the files it drives) ----
  * Model output in, content / thinking / tool calls out, streaming: feed
