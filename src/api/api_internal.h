@@ -55,4 +55,8 @@ void api_handle_blob_post(server_request *req, server_response *res, void *ctx);
 void api_handle_embed(server_request *req, server_response *res, void *ctx);
 void api_handle_embeddings(server_request *req, server_response *res, void *ctx);
 
+/* Installs every store hook (store_hooks.c): all of them live there, as
+ * store_set_hooks replaces the whole set. */
+void api_install_store_hooks(struct store *st);
+
 #endif

@@ -12,6 +12,7 @@ api_ctx *api_ctx_new(struct store *st, struct sched *sc) {
     api_ctx *c = oc_calloc(1, sizeof *c);
     c->st = st;
     c->sc = sc;
+    api_install_store_hooks(st);
     return c;
 }
 

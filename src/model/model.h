@@ -81,6 +81,21 @@ int model_kv_shift(model *m, int seq, int keep, int discard, int n_used, oc_erro
  * target, falling back per tensor where the row length does not fit the
  * block size (as llama.cpp does). */
 int model_quantize_file(const char *in_path, const char *out_path, enum tensor_type target, oc_error *err);
+/* Writes a copy quantized with the per-tensor mix of a llama.cpp file type
+ * named as Ollama's `create --quantize` upper-cases it: F32, F16, BF16,
+ * Q4_0, Q8_0, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K. */
+int model_quantize_scheme(const char *in_path, const char *out_path, const char *name, oc_error *err);
+/* The types model_quantize_scheme gives each tensor of f (and the
+ * general.file_type it writes). */
+int model_quantize_plan(const gguf_file *f, const char *name, enum tensor_type *types, int *file_type,
+                        oc_error *err);
+/* The same from the shape alone (what the plan depends on). */
+typedef struct model_quant_shape {
+    char arch[32];
+    int n_layer, n_expert;
+} model_quant_shape;
+int model_quantize_plan_tensors(const model_quant_shape *shape, const gguf_tensor *ts, size_t n, const char *name,
+                                enum tensor_type *types, int *file_type, oc_error *err);
 /* The type a tensor gets when quantizing a file to target. */
 enum tensor_type model_quantize_choose(const gguf_tensor *t, enum tensor_type target);
 

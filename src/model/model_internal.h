@@ -64,6 +64,12 @@ int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out
 int model_bert_bind(model *m, oc_error *err);
 void model_bert_embed(model *m, const model_batch *b, float *out);
 
+/* Whether llama.cpp's quantizer converts t (quantize.c). */
+bool model_tensor_quantizable(const gguf_tensor *t);
+/* Writes f with tensor i converted to types[i] (quantize.c). */
+int model_write_quantized(gguf_file *f, const enum tensor_type *types, int file_type, const char *out_path,
+                          oc_error *err);
+
 /* The forward pass of a validated batch. */
 void model_llama_decode(model *m, const model_batch *b, float *logits);
 

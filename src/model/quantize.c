@@ -19,18 +19,27 @@ static enum tensor_type fallback_type(enum tensor_type t) {
     }
 }
 
-static bool is_quantizable(const gguf_tensor *t) {
+/* The tensors llama.cpp's quantizer leaves alone: 1-D tensors, norms,
+ * rope factors, expert gates, position and token-type embeddings. */
+bool model_tensor_quantizable(const gguf_tensor *t) {
+    static const char *keep[] = {"_norm", "rope_freqs", "ffn_gate_inp.weight", "position_embd", "token_types",
+                                 "altup", "laurel", "ssm_conv1d"};
     size_t len = strlen(t->name);
-    return t->n_dims >= 2 && len > 7 && strcmp(t->name + len - 7, ".weight") == 0 &&
-           strstr(t->name, "_norm") == NULL && strstr(t->name, "rope_freqs") == NULL;
+    if (t->n_dims < 2 || len <= 7 || strcmp(t->name + len - 7, ".weight") != 0) return false;
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        if (strstr(t->name, keep[i])) return false;
+    return true;
 }
 
-enum tensor_type model_quantize_choose(const gguf_tensor *t, enum tensor_type target) {
-    if (!is_quantizable(t)) return (enum tensor_type)t->type;
-    enum tensor_type type = target;
+/* A row length the type's blocks do not divide takes llama.cpp's fallback. */
+static enum tensor_type fit_row(const gguf_tensor *t, enum tensor_type type) {
     if (tensor_row_size(type, t->ne[0]) == 0) type = fallback_type(type);
     if (tensor_row_size(type, t->ne[0]) == 0) type = TENSOR_F16;
     return type;
+}
+
+enum tensor_type model_quantize_choose(const gguf_tensor *t, enum tensor_type target) {
+    return model_tensor_quantizable(t) ? fit_row(t, target) : (enum tensor_type)t->type;
 }
 
 /* llama_ftype of a whole-file target (general.file_type). */
@@ -75,32 +84,41 @@ static void *convert_tensor(const gguf_tensor *t, enum tensor_type to, uint64_t 
     return out;
 }
 
+/* Writes f with tensor i converted to types[i] and general.file_type set. */
+int model_write_quantized(gguf_file *f, const enum tensor_type *types, int file_type, const char *out_path,
+                          oc_error *err) {
+    gguf_writer *w = gguf_writer_new();
+    for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_set_value(w, f->kv[i].key, &f->kv[i].value);
+    gguf_writer_set_u32(w, "general.file_type", (uint32_t)file_type);
+    void **owned = oc_calloc(f->n_tensors + 1, sizeof(void *));
+    int rc = 0;
+    for (uint64_t i = 0; i < f->n_tensors && rc == 0; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        const void *data = t->data;
+        uint64_t nbytes = t->nbytes;
+        if (types[i] != (enum tensor_type)t->type) {
+            data = owned[i] = convert_tensor(t, types[i], &nbytes, err);
+            if (!data) rc = -1;
+        }
+        if (rc == 0) rc = gguf_writer_add_tensor(w, t->name, types[i], t->n_dims, t->ne, data, nbytes, err);
+    }
+    if (rc == 0) rc = gguf_writer_write_file(w, out_path, err);
+    for (uint64_t i = 0; i < f->n_tensors; i++) free(owned[i]);
+    free(owned);
+    gguf_writer_free(w);
+    return rc;
+}
+
 int model_quantize_file(const char *in_path, const char *out_path, enum tensor_type target, oc_error *err) {
     tensor_init();
     if (file_type_of(target) < 0 || !tensor_get_traits(target) || !tensor_get_traits(target)->from_float)
         return oc_fail(err, "unsupported quantization type %s", tensor_type_name(target));
     gguf_file *f = gguf_open(in_path, err);
     if (!f) return -1;
-    gguf_writer *w = gguf_writer_new();
-    for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_set_value(w, f->kv[i].key, &f->kv[i].value);
-    gguf_writer_set_u32(w, "general.file_type", (uint32_t)file_type_of(target));
-    void **owned = oc_calloc(f->n_tensors + 1, sizeof(void *));
-    int rc = 0;
-    for (uint64_t i = 0; i < f->n_tensors && rc == 0; i++) {
-        const gguf_tensor *t = &f->tensors[i];
-        enum tensor_type to = model_quantize_choose(t, target);
-        const void *data = t->data;
-        uint64_t nbytes = t->nbytes;
-        if (to != (enum tensor_type)t->type) {
-            data = owned[i] = convert_tensor(t, to, &nbytes, err);
-            if (!data) rc = -1;
-        }
-        if (rc == 0) rc = gguf_writer_add_tensor(w, t->name, to, t->n_dims, t->ne, data, nbytes, err);
-    }
-    if (rc == 0) rc = gguf_writer_write_file(w, out_path, err);
-    for (uint64_t i = 0; i < f->n_tensors; i++) free(owned[i]);
-    free(owned);
-    gguf_writer_free(w);
+    enum tensor_type *types = oc_malloc((f->n_tensors + 1) * sizeof *types);
+    for (uint64_t i = 0; i < f->n_tensors; i++) types[i] = model_quantize_choose(&f->tensors[i], target);
+    int rc = model_write_quantized(f, types, file_type_of(target), out_path, err);
+    free(types);
     gguf_close(f);
     return rc;
 }

@@ -5,8 +5,13 @@
  * - stories260K quantized to each type (rows of 64 make K-quants fall back
  *   as llama.cpp does) still writes English.
  * - A synthetic llama of 256-wide rows, so the K-quants are used in the
- *   forward pass: quantized logits stay close to the F32 model's. */
+ *   forward pass: quantized logits stay close to the F32 model's.
+ * - The per-tensor mixes of Q4_K_M, Q4_K_S and Q8_0 equal llama.cpp's for
+ *   the shapes of Llama 3.2 1B and Qwen2.5 0.5B (tests/data/quant-mix, made
+ *   by make-bench-model.py --plan, which mirrors llama-quant.cpp). */
 #include <ctype.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -126,9 +131,52 @@ static void check_quantized_demo(void) {
     unlink(path);
 }
 
+/* One plan file: "name TYPE [ne0, ne1] bytes" per tensor. Builds a header-
+ * only gguf_file of those tensors (F16 where the plan quantizes, else F32)
+ * and compares our plan with it. */
+static void check_mix(const char *arch, const char *preset, const char *type, const char *scheme) {
+    char path[256], line[512];
+    snprintf(path, sizeof path, "tests/data/quant-mix/%s-%s.txt", preset, type);
+    FILE *fp = fopen(path, "r");
+    CHECK_MSG(fp != NULL, "%s", path);
+    if (!fp) return;
+    gguf_tensor ts[400];
+    int want[400], n = 0, n_layer = 0;
+    char names[400][64];
+    while (fgets(line, sizeof line, fp) && n < 400) {
+        char tname[16];
+        long long ne0 = 1, ne1 = 1;
+        int k = sscanf(line, " %63s %15s [%lld, %lld]", names[n], tname, &ne0, &ne1);
+        if (k < 3 || tensor_type_from_name(tname) < 0) continue;
+        want[n] = tensor_type_from_name(tname);
+        int il;
+        if (sscanf(names[n], "blk.%d.", &il) == 1 && il + 1 > n_layer) n_layer = il + 1;
+        ts[n] = (gguf_tensor){.name = names[n], .n_dims = k == 4 ? 2 : 1, .ne = {ne0, ne1, 1, 1},
+                              .type = want[n] == TENSOR_F32 ? TENSOR_F32 : TENSOR_F16};
+        n++;
+    }
+    fclose(fp);
+    model_quant_shape shape = {.n_layer = n_layer};
+    snprintf(shape.arch, sizeof shape.arch, "%s", arch);
+    enum tensor_type got[400];
+    oc_error err;
+    CHECK(model_quantize_plan_tensors(&shape, ts, (size_t)n, scheme, got, NULL, &err) == 0);
+    int diff = 0;
+    for (int i = 0; i < n; i++)
+        if ((int)got[i] != want[i] && diff++ < 3)
+            printf("  %s: ours %s, llama.cpp %s\n", names[i], tensor_type_name(got[i]), tensor_type_name(want[i]));
+    printf("%s %s: %d tensors, %d differ\n", preset, scheme, n, diff);
+    CHECK_MSG(n > 100 && diff == 0, "%s %s mix", preset, scheme);
+}
+
 int main(void) {
     tensor_init();
     check_round_trip();
     check_quantized_demo();
+    const char *mixes[][3] = {{"q4_k_m", "Q4_K_M"}, {"q4_k_s", "Q4_K_S"}, {"q8_0", "Q8_0"}};
+    for (int i = 0; i < 3; i++) {
+        check_mix("llama", "llama-1b", mixes[i][0], mixes[i][1]);
+        check_mix("qwen2", "qwen2-0.5b", mixes[i][0], mixes[i][1]);
+    }
     return check_done();
 }
