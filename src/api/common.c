@@ -7,6 +7,7 @@
 
 #include "api/api_internal.h"
 #include "gguf/gguf.h"
+#include "registry/registry.h"
 
 api_ctx *api_ctx_new(struct store *st, struct sched *sc) {
     api_ctx *c = oc_calloc(1, sizeof *c);
@@ -158,5 +159,5 @@ int api_register(struct server *srv, api_ctx *ctx) {
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (server_route(srv, routes[i].method, routes[i].pattern, routes[i].h, ctx, routes[i].flags)) return -1;
-    return 0;
+    return registry_register(srv, ctx->st); /* /api/pull, /api/push, /v2 */
 }

@@ -206,6 +206,16 @@ void server_respond_text(server_response *res, int status, const char *text) {
     server_respond_data(res, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
+void server_respond_file(server_response *res, int status, const char *content_type, int fd,
+                         uint64_t offset, uint64_t len) {
+    if (!claim(res, status)) {
+        close(fd);
+        return;
+    }
+    if (content_type) res->content_type = oc_strdup(content_type);
+    res->file_fd = fd, res->file_off = offset, res->file_len = len;
+}
+
 void server_response_header(server_response *res, const char *name, const char *value) {
     oc_buf_append(&res->headers, name, strlen(name) + 1);
     oc_buf_append(&res->headers, value, strlen(value) + 1);
@@ -225,6 +235,7 @@ static server_request *request_new(server *s, struct MHD_Connection *conn, const
     req->srv = s;
     req->conn = conn;
     req->res.req = req;
+    req->res.file_fd = -1;
     req->t0 = oc_now_ns();
     snprintf(req->method, sizeof req->method, "%s", method);
     req->path = oc_strdup(url);
@@ -252,6 +263,7 @@ static void request_free(server_request *req) {
     free(req->cors_origin);
     oc_buf_free(&req->body);
     json_decref(req->json);
+    if (req->res.file_fd >= 0) close(req->res.file_fd);
     free(req->res.content_type);
     oc_buf_free(&req->res.body);
     oc_buf_free(&req->res.headers);
@@ -311,6 +323,11 @@ static enum MHD_Result send_response(server_request *req) {
     server_response *res = &req->res;
     if (res->stream) return send_stream(req);
     int status = res->set ? res->status : 200;
+    if (res->file_fd >= 0) { /* MHD closes the fd with the response */
+        struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(res->file_len, res->file_fd, res->file_off);
+        if (r) res->file_fd = -1;
+        return queue(req, status, r, res->content_type);
+    }
     return queue(req, status, buffer_response(&res->body), res->content_type);
 }
 

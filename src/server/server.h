@@ -182,6 +182,11 @@ void server_respond_empty(server_response *res, int status);
 void server_respond_text(server_response *res, int status, const char *text);
 void server_respond_data(server_response *res, int status, const char *content_type,
                          const void *data, size_t len);
+/* A byte range of an open file, sent without buffering it (blob
+ * downloads); takes ownership of fd in every case. Content-Length is len,
+ * and a HEAD request gets the headers only. */
+void server_respond_file(server_response *res, int status, const char *content_type, int fd,
+                         uint64_t offset, uint64_t len);
 /* An extra response header (also for streams, before the first byte). */
 void server_response_header(server_response *res, const char *name, const char *value);
 

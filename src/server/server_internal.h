@@ -100,6 +100,8 @@ struct server_response {
     oc_buf body;
     oc_buf headers;    /* "name\0value\0" pairs */
     server_stream *stream;
+    int file_fd;       /* server_respond_file: owned once set (>= 0) */
+    uint64_t file_off, file_len;
 };
 
 struct server_request {
