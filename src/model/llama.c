@@ -1,6 +1,9 @@
 /* model: the forward pass of the llama family (Llama 2/3, Mistral,
- * TinyLlama, Qwen2): RMSNorm, RoPE (normal or NeoX pairing), grouped-query
- * attention over the KV cache, SwiGLU feed-forward, optional biases.
+ * TinyLlama, Qwen2) and the families built from its pieces (Qwen3, Gemma
+ * 1/2/3, Phi-3): RMSNorm, RoPE (normal or NeoX pairing), grouped-query
+ * attention over the KV cache, SwiGLU feed-forward, optional biases; and,
+ * where a family's fields ask for them (arch.c), q/k norms, sliding-window
+ * layers, soft-capping, post-norms, GELU gating and fused projections.
  * Each step is split over the thread pool; matmuls take the whole batch at
  * once so prefill is matrix x matrix. */
 #include <math.h>
@@ -64,21 +67,29 @@ static void task_silu(void *ctx, int ith, int nth) {
 
 /* cos/sin per token and frequency, computed as ggml does (theta advanced by
  * repeated multiplication in float) so logits match llama.cpp closely. */
-static void rope_tables(model *m, const model_batch *b) {
+static void rope_table(const model *m, const model_batch *b, float base, float scale, float *cos_out, float *sin_out) {
     const model_hparams *hp = &m->hp;
     int half = hp->n_rot / 2;
-    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
-    float freq_scale = 1.0f / hp->rope_scale;
+    float theta_scale = powf(base, -2.0f / (float)hp->n_rot);
+    float freq_scale = 1.0f / scale, mscale = hp->rope_attn_factor > 0 ? hp->rope_attn_factor : 1.0f;
     for (int t = 0; t < b->n; t++) {
         float theta = (float)b->pos[t];
         for (int i = 0; i < half; i++) {
             float ff = m->rope_freqs ? m->rope_freqs[i] : 1.0f;
             float th = freq_scale * (theta / ff);
-            m->s.rope_cos[(size_t)t * half + i] = cosf(th);
-            m->s.rope_sin[(size_t)t * half + i] = sinf(th);
+            cos_out[(size_t)t * half + i] = cosf(th) * mscale;
+            sin_out[(size_t)t * half + i] = sinf(th) * mscale;
             theta *= theta_scale;
         }
     }
+}
+
+/* Sliding layers of Gemma 3 rotate with their own base: a second table. */
+static void rope_tables(model *m, const model_batch *b) {
+    const model_hparams *hp = &m->hp;
+    rope_table(m, b, hp->rope_base, hp->rope_scale, m->s.rope_cos, m->s.rope_sin);
+    if (m->s.rope_cos_swa)
+        rope_table(m, b, hp->rope_base_swa, hp->rope_scale_swa, m->s.rope_cos_swa, m->s.rope_sin_swa);
 }
 
 static void rope_head(const model_hparams *hp, float *x, const float *c, const float *s) {
@@ -92,16 +103,26 @@ static void rope_head(const model_hparams *hp, float *x, const float *c, const f
     }
 }
 
+/* Qwen3 and Gemma 3 normalise each head of q and k before rotating. */
+static void norm_heads(float *x, const float *w, int n_head, int hd, float eps) {
+    for (int h = 0; h < n_head; h++) tensor_rmsnorm(x + (size_t)h * hd, x + (size_t)h * hd, w, hd, eps);
+}
+
 /* Rotates q and k, then stores k and v into the cache. */
 static void task_rope_store(void *ctx, int ith, int nth) {
     pass *p = ctx;
     model *m = p->m;
     const model_hparams *hp = &m->hp;
+    const layer *L = &m->layers[p->il];
     int half = hp->n_rot / 2, q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
     tensor_from_float_fn store = tensor_get_traits(m->kv.type)->from_float;
+    bool own = L->swa && m->s.rope_cos_swa;
+    const float *cos_tab = own ? m->s.rope_cos_swa : m->s.rope_cos, *sin_tab = own ? m->s.rope_sin_swa : m->s.rope_sin;
     for (int t = ith; t < p->n; t += nth) {
-        const float *c = m->s.rope_cos + (size_t)t * half, *s = m->s.rope_sin + (size_t)t * half;
+        const float *c = cos_tab + (size_t)t * half, *s = sin_tab + (size_t)t * half;
         float *q = m->s.q + (size_t)t * q_dim, *k = m->s.k + (size_t)t * kv_dim;
+        if (L->q_norm) norm_heads(q, L->q_norm, hp->n_head, hp->head_dim, hp->norm_eps);
+        if (L->k_norm) norm_heads(k, L->k_norm, hp->n_head_kv, hp->head_dim, hp->norm_eps);
         for (int h = 0; h < hp->n_head; h++) rope_head(hp, q + h * hp->head_dim, c, s);
         for (int h = 0; h < hp->n_head_kv; h++) rope_head(hp, k + h * hp->head_dim, c, s);
         size_t row = kv_row(m, p->il, p->b->seq[t], p->b->pos[t]);
@@ -112,40 +133,53 @@ static void task_rope_store(void *ctx, int ith, int nth) {
 
 /* ---- attention ---- */
 
+/* Gemma 2: scores = cap * tanh(scores / cap) before the softmax. */
+static void softcap(float *x, int n, float cap) {
+    for (int i = 0; i < n; i++) x[i] = tanhf(x[i] / cap) * cap;
+}
+
+/* Softmax-weighted sum of V rows [j0, j1) for one query head. */
+static void attend_head(const float *q, const float *K, const float *V, float *scores, float *out, int hd, int n,
+                        float scale, float cap) {
+    tensor_vec_dot_fn dot = tensor_get_traits(TENSOR_F32)->vec_dot;
+    for (int j = 0; j < n; j++) {
+        dot(hd, &scores[j], K + (size_t)j * hd, q);
+        scores[j] *= scale;
+    }
+    if (cap > 0) softcap(scores, n, cap);
+    tensor_softmax(scores, n);
+    memset(out, 0, (size_t)hd * sizeof(float));
+    for (int j = 0; j < n; j++) {
+        const float *v = V + (size_t)j * hd;
+        float w = scores[j];
+        for (int i = 0; i < hd; i++) out[i] += w * v[i];
+    }
+}
+
 /* One work item: kv head g for tokens [t0, t1) of one sequence. K and V of
- * that head are converted to F32 once per item and shared by the head's
- * query group. */
+ * that head (from the first position any of the tokens sees) are converted
+ * to F32 once per item and shared by the head's query group. A token at
+ * pos sees positions 0 .. pos, or pos - n_swa + 1 .. pos in a sliding
+ * layer. */
 static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
     model *m = p->m;
     const model_hparams *hp = &m->hp;
-    int hd = hp->head_dim, n_kv = p->b->pos[t1 - 1] + 1, group = hp->n_head / hp->n_head_kv;
-    int q_dim = hp->n_head * hd;
+    int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, q_dim = hp->n_head * hd;
+    int window = m->layers[p->il].swa ? hp->n_swa : 0;
+    int lo = window && p->b->pos[t0] >= window ? p->b->pos[t0] - window + 1 : 0, n_kv = p->b->pos[t1 - 1] + 1 - lo;
     float *K = tmp, *V = tmp + (size_t)n_kv * hd, *scores = V + (size_t)n_kv * hd;
     tensor_to_float_fn load = tensor_get_traits(m->kv.type)->to_float;
-    tensor_vec_dot_fn dot = tensor_get_traits(TENSOR_F32)->vec_dot;
-    size_t base = kv_row(m, p->il, seq, 0) + (size_t)g * m->kv.head_bytes;
+    size_t base = kv_row(m, p->il, seq, lo) + (size_t)g * m->kv.head_bytes;
     for (int j = 0; j < n_kv; j++) {
         load(m->kv.k + base + (size_t)j * m->kv.row_bytes, K + (size_t)j * hd, hd);
         load(m->kv.v + base + (size_t)j * m->kv.row_bytes, V + (size_t)j * hd, hd);
     }
-    float scale = 1.0f / sqrtf((float)hd);
+    float scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd);
     for (int t = t0; t < t1; t++) {
-        int len = p->b->pos[t] + 1; /* causal: positions 0 .. pos */
-        for (int h = g * group; h < (g + 1) * group; h++) {
-            const float *q = m->s.q + (size_t)t * q_dim + (size_t)h * hd;
-            float *out = m->s.att + (size_t)t * q_dim + (size_t)h * hd;
-            for (int j = 0; j < len; j++) {
-                dot(hd, &scores[j], K + (size_t)j * hd, q);
-                scores[j] *= scale;
-            }
-            tensor_softmax(scores, len);
-            memset(out, 0, (size_t)hd * sizeof(float));
-            for (int j = 0; j < len; j++) {
-                const float *v = V + (size_t)j * hd;
-                float w = scores[j];
-                for (int i = 0; i < hd; i++) out[i] += w * v[i];
-            }
-        }
+        int pos = p->b->pos[t], j0 = window && pos >= window ? pos - window + 1 - lo : 0, n = pos + 1 - lo - j0;
+        for (int h = g * group; h < (g + 1) * group; h++)
+            attend_head(m->s.q + (size_t)t * q_dim + (size_t)h * hd, K + (size_t)j0 * hd, V + (size_t)j0 * hd, scores,
+                        m->s.att + (size_t)t * q_dim + (size_t)h * hd, hd, n, scale, hp->attn_softcap);
     }
 }
 
@@ -189,10 +223,20 @@ static void embed(model *m, const int32_t *tokens, int n) {
     for (int t = 0; t < n; t++)
         to_float((const uint8_t *)m->tok_embd.data + (size_t)tokens[t] * row_bytes,
                  m->s.x + (size_t)t * m->hp.n_embd, m->hp.n_embd);
+    if (m->hp.embd_scale > 0) /* Gemma */
+        for (size_t i = 0; i < (size_t)n * m->hp.n_embd; i++) m->s.x[i] *= m->hp.embd_scale;
 }
 
 static void residual_add(float *x, const float *y, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* x += norm(y) row by row (Gemma 2/3 post-norms), or x += y. */
+static void residual_add_normed(const model *m, float *x, float *y, const float *norm, int n) {
+    int E = m->hp.n_embd;
+    if (norm)
+        for (int t = 0; t < n; t++) tensor_rmsnorm(y + (size_t)t * E, y + (size_t)t * E, norm, E, m->hp.norm_eps);
+    residual_add(x, y, (size_t)n * E);
 }
 
 static void attention_block(model *m, pass *p) {
@@ -200,9 +244,14 @@ static void attention_block(model *m, pass *p) {
     const layer *L = &m->layers[p->il];
     int n = p->n, q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
     tensor_pool_run(m->pool, task_attn_norm, p);
-    matmul(m, &L->wq, m->s.xb, m->s.q, n);
-    matmul(m, &L->wk, m->s.xb, m->s.k, n);
-    matmul(m, &L->wv, m->s.xb, m->s.v, n);
+    if (L->wqkv.data) {
+        matmul(m, &L->wqkv, m->s.xb, m->s.hb, n);
+        model_phi3_split_qkv(m, m->s.hb, n);
+    } else {
+        matmul(m, &L->wq, m->s.xb, m->s.q, n);
+        matmul(m, &L->wk, m->s.xb, m->s.k, n);
+        matmul(m, &L->wv, m->s.xb, m->s.v, n);
+    }
     add_bias(m->s.q, L->bq, q_dim, n);
     add_bias(m->s.k, L->bk, kv_dim, n);
     add_bias(m->s.v, L->bv, kv_dim, n);
@@ -211,18 +260,30 @@ static void attention_block(model *m, pass *p) {
     tensor_pool_run(m->pool, task_attention, p);
     matmul(m, &L->wo, m->s.att, m->s.xb, n);
     add_bias(m->s.xb, L->bo, hp->n_embd, n);
-    residual_add(m->s.x, m->s.xb, (size_t)n * hp->n_embd);
+    residual_add_normed(m, m->s.x, m->s.xb, L->attn_post_norm, n);
+}
+
+static void task_geglu(void *ctx, int ith, int nth) {
+    pass *p = ctx;
+    int n_ff = p->m->hp.n_ff;
+    for (int t = ith; t < p->n; t += nth)
+        model_gemma_geglu(p->m->s.hb + (size_t)t * n_ff, p->m->s.hb2 + (size_t)t * n_ff, n_ff);
 }
 
 static void ffn_block(model *m, pass *p) {
     const layer *L = &m->layers[p->il];
     int n = p->n;
     tensor_pool_run(m->pool, task_ffn_norm, p);
-    matmul(m, &L->w_gate, m->s.xb, m->s.hb, n);
-    matmul(m, &L->w_up, m->s.xb, m->s.hb2, n);
-    tensor_pool_run(m->pool, task_silu, p);
+    if (L->up_fused) {
+        matmul(m, &L->w_up, m->s.xb, m->s.hb2, n);
+        model_phi3_swiglu(m, m->s.hb2, n);
+    } else {
+        matmul(m, &L->w_gate, m->s.xb, m->s.hb, n);
+        matmul(m, &L->w_up, m->s.xb, m->s.hb2, n);
+        tensor_pool_run(m->pool, m->hp.ffn_gelu ? task_geglu : task_silu, p);
+    }
     matmul(m, &L->w_down, m->s.hb, m->s.xb, n);
-    residual_add(m->s.x, m->s.xb, (size_t)n * m->hp.n_embd);
+    residual_add_normed(m, m->s.x, m->s.xb, L->ffn_post_norm, n);
 }
 
 /* Final norm and output projection of the tokens whose logits are wanted. */
@@ -235,6 +296,7 @@ static void output_logits(model *m, const model_batch *b, float *logits) {
         tensor_rmsnorm(m->s.xb + (size_t)i * hp->n_embd, m->s.x + (size_t)m->s.out_rows[i] * hp->n_embd,
                        m->output_norm, hp->n_embd, hp->norm_eps);
     if (n_out > 0) matmul(m, &m->output, m->s.xb, logits, n_out);
+    if (hp->final_softcap > 0) softcap(logits, n_out * hp->n_vocab, hp->final_softcap);
 }
 
 void model_llama_decode(model *m, const model_batch *b, float *logits) {

@@ -31,8 +31,7 @@ static int read_hparams(model *m, oc_error *err) {
     snprintf(hp->arch, sizeof hp->arch, "%s", arch);
     free(arch);
     hp->encoder = strcmp(hp->arch, "bert") == 0;
-    if (strcmp(hp->arch, "llama") != 0 && strcmp(hp->arch, "mistral") != 0 && strcmp(hp->arch, "qwen2") != 0 &&
-        !hp->encoder)
+    if (!hp->encoder && !model_arch_supported(hp->arch))
         return oc_fail(err, "unsupported model architecture '%s'", hp->arch);
     const char *a = hp->arch;
     hp->pooling = (enum model_pooling)arch_int(f, a, "pooling_type", hp->encoder ? POOLING_CLS : POOLING_NONE);
@@ -46,7 +45,6 @@ static int read_hparams(model *m, oc_error *err) {
     hp->norm_eps = hp->encoder ? arch_float(f, a, "attention.layer_norm_epsilon", 1e-12)
                                : arch_float(f, a, "attention.layer_norm_rms_epsilon", 1e-5);
     hp->rope_base = arch_float(f, a, "rope.freq_base", 10000.0);
-    hp->rope_neox = strcmp(a, "qwen2") == 0;
     if (hp->n_embd <= 0 || hp->n_layer <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0 || hp->n_ff <= 0 ||
         hp->n_layer > 4096 || hp->n_embd > 1 << 20 || hp->n_ff > 1 << 22 || hp->n_head > 4096)
         return oc_fail(err, "invalid hyper-parameters (embedding %d, layers %d, heads %d/%d, ffn %d)",
@@ -66,7 +64,7 @@ static int read_hparams(model *m, oc_error *err) {
         if (factor > 0) hp->rope_scale = factor;
     }
     free(scaling);
-    return 0;
+    return model_arch_hparams(m, err);
 }
 
 /* Binds a 2-D weight and checks its shape; type must have a vec_dot. */
@@ -107,22 +105,26 @@ static int bind_layer(model *m, int il, oc_error *err) {
     int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
     char name[96];
 #define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
+    /* phi3 fuses q, k, v into one matrix and gate, up into another. */
+    if (model_bind_weight(m, &L->wqkv, NAME("attn_qkv.weight"), hp->n_embd, q_dim + 2 * kv_dim, true, err)) return -1;
+    L->up_fused = !gguf_find_tensor(m->gguf, NAME("ffn_gate.weight"));
+    bool sep = !L->wqkv.data;
     if (model_bind_vector(m, &L->attn_norm, NAME("attn_norm.weight"), hp->n_embd, false, err) ||
         model_bind_vector(m, &L->ffn_norm, NAME("ffn_norm.weight"), hp->n_embd, false, err) ||
-        model_bind_weight(m, &L->wq, NAME("attn_q.weight"), hp->n_embd, q_dim, false, err) ||
-        model_bind_weight(m, &L->wk, NAME("attn_k.weight"), hp->n_embd, kv_dim, false, err) ||
-        model_bind_weight(m, &L->wv, NAME("attn_v.weight"), hp->n_embd, kv_dim, false, err) ||
+        (sep && model_bind_weight(m, &L->wq, NAME("attn_q.weight"), hp->n_embd, q_dim, false, err)) ||
+        (sep && model_bind_weight(m, &L->wk, NAME("attn_k.weight"), hp->n_embd, kv_dim, false, err)) ||
+        (sep && model_bind_weight(m, &L->wv, NAME("attn_v.weight"), hp->n_embd, kv_dim, false, err)) ||
         model_bind_weight(m, &L->wo, NAME("attn_output.weight"), q_dim, hp->n_embd, false, err) ||
         model_bind_vector(m, &L->bq, NAME("attn_q.bias"), q_dim, true, err) ||
         model_bind_vector(m, &L->bk, NAME("attn_k.bias"), kv_dim, true, err) ||
         model_bind_vector(m, &L->bv, NAME("attn_v.bias"), kv_dim, true, err) ||
         model_bind_vector(m, &L->bo, NAME("attn_output.bias"), hp->n_embd, true, err) ||
-        model_bind_weight(m, &L->w_gate, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, false, err) ||
-        model_bind_weight(m, &L->w_up, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, false, err) ||
+        (!L->up_fused && model_bind_weight(m, &L->w_gate, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, false, err)) ||
+        model_bind_weight(m, &L->w_up, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff * (L->up_fused ? 2 : 1), false, err) ||
         model_bind_weight(m, &L->w_down, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, false, err))
         return -1;
 #undef NAME
-    return 0;
+    return model_arch_bind_layer(m, il, err);
 }
 
 static int bind_tensors(model *m, oc_error *err) {
@@ -131,13 +133,15 @@ static int bind_tensors(model *m, oc_error *err) {
     if (model_bind_weight(m, &m->tok_embd, "token_embd.weight", hp->n_embd, hp->n_vocab, false, err) ||
         model_bind_vector(m, &m->output_norm, "output_norm.weight", hp->n_embd, false, err) ||
         model_bind_weight(m, &m->output, "output.weight", hp->n_embd, hp->n_vocab, true, err) ||
-        model_bind_vector(m, &m->rope_freqs, "rope_freqs.weight", hp->n_rot / 2, true, err))
+        model_bind_vector(m, &m->rope_freqs, "rope_freqs.weight", hp->n_rot / 2, true, err) ||
+        model_bind_vector(m, &m->rope_short, "rope_factors_short.weight", hp->n_rot / 2, true, err) ||
+        model_bind_vector(m, &m->rope_long, "rope_factors_long.weight", hp->n_rot / 2, true, err))
         return -1;
     if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
     m->layers = oc_calloc((size_t)hp->n_layer, sizeof(layer));
     for (int il = 0; il < hp->n_layer; il++)
         if (bind_layer(m, il, err)) return -1;
-    return 0;
+    return model_arch_bind_model(m, err);
 }
 
 static size_t max_scratch(const model *m, int n_batch) {
@@ -145,8 +149,9 @@ static size_t max_scratch(const model *m, int n_batch) {
     size_t best = tensor_matmul_scratch_size(m->output.type, hp->n_embd, 1);
     for (int il = 0; il < hp->n_layer; il++) {
         const layer *L = &m->layers[il];
-        const weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        const weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            if (!ws[i]->data) continue;
             size_t s = tensor_matmul_scratch_size(ws[i]->type, ws[i]->n_in, n_batch);
             if (s > best) best = s;
         }
@@ -178,8 +183,10 @@ static int alloc_state(model *m, oc_error *err) {
     s->att = oc_aligned_alloc(nb * q_dim * sizeof(float));
     s->k = oc_aligned_alloc(nb * kv_dim * sizeof(float));
     s->v = oc_aligned_alloc(nb * kv_dim * sizeof(float));
-    s->hb = oc_aligned_alloc(nb * hp->n_ff * sizeof(float));
-    s->hb2 = oc_aligned_alloc(nb * hp->n_ff * sizeof(float));
+    /* hb also takes phi3's fused qkv output, hb2 its fused gate-up output. */
+    size_t ff = (size_t)hp->n_ff * 2 > (size_t)(q_dim + 2 * kv_dim) ? (size_t)hp->n_ff * 2 : (size_t)(q_dim + 2 * kv_dim);
+    s->hb = oc_aligned_alloc(nb * ff * sizeof(float));
+    s->hb2 = oc_aligned_alloc(nb * ff * sizeof(float));
     s->logits = oc_aligned_alloc((size_t)hp->n_vocab * sizeof(float));
     s->out_rows = oc_malloc(nb * sizeof(int32_t));
     s->runs = oc_malloc(nb * sizeof(struct run));
@@ -187,6 +194,18 @@ static int alloc_state(model *m, oc_error *err) {
     s->quant = oc_aligned_alloc(s->quant_bytes);
     s->rope_cos = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
     s->rope_sin = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
+    if (hp->n_swa > 0 && (hp->rope_base_swa != hp->rope_base || hp->rope_scale_swa != hp->rope_scale)) {
+        s->rope_cos_swa = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
+        s->rope_sin_swa = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
+    }
+    /* Phi-3.5 long-rope: the long factors once the context passes the
+     * original one (as llama.cpp chooses them, per context size). */
+    if (m->rope_short || m->rope_long) {
+        free(m->rope_freqs);
+        bool use_long = m->rope_long && p->n_ctx > hp->n_ctx_orig;
+        m->rope_freqs = use_long ? m->rope_long : m->rope_short;
+        if (use_long) m->rope_long = NULL; else m->rope_short = NULL;
+    }
     int nth = tensor_pool_size(m->pool);
     s->attn_tmp = oc_calloc((size_t)nth, sizeof(float *));
     for (int i = 0; i < nth; i++)
@@ -236,6 +255,7 @@ static void free_layers(model *m) {
         free(L->bq); free(L->bk); free(L->bv); free(L->bo);
         free(L->attn_out_norm); free(L->attn_out_norm_b); free(L->out_norm); free(L->out_norm_b);
         free(L->b_up); free(L->b_down);
+        free(L->q_norm); free(L->k_norm); free(L->attn_post_norm); free(L->ffn_post_norm);
     }
     free(m->layers);
 }
@@ -246,7 +266,8 @@ void model_free(model *m) {
     if (s->attn_tmp)
         for (int i = 0; i < tensor_pool_size(m->pool); i++) oc_aligned_free(s->attn_tmp[i]);
     free(s->attn_tmp);
-    float *bufs[] = {s->x, s->xb, s->q, s->att, s->k, s->v, s->hb, s->hb2, s->logits, s->rope_cos, s->rope_sin};
+    float *bufs[] = {s->x, s->xb, s->q, s->att, s->k, s->v, s->hb, s->hb2, s->logits, s->rope_cos, s->rope_sin,
+                     s->rope_cos_swa, s->rope_sin_swa};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) oc_aligned_free(bufs[i]);
     oc_aligned_free(s->quant);
     free(s->out_rows);
@@ -256,6 +277,8 @@ void model_free(model *m) {
     free_layers(m);
     free(m->output_norm);
     free(m->rope_freqs);
+    free(m->rope_short);
+    free(m->rope_long);
     free(m->pos_embd); free(m->type_embd); free(m->embd_norm); free(m->embd_norm_b);
     tensor_pool_free(m->pool);
     tokenizer_free(m->tok);

@@ -1,7 +1,8 @@
 /* model: a loaded GGUF model and its forward pass.
  * Owns: hyper-parameters from metadata, tensor binding by name, the forward
  * function of each architecture family (llama: Llama 2/3, Mistral,
- * TinyLlama; qwen2; bert encoders for embeddings), the KV cache (F32, F16
+ * TinyLlama; qwen2, qwen3; gemma, gemma2, gemma3; phi3; bert encoders for
+ * embeddings), the KV cache (F32, F16
  * or Q8_0) and the scratch buffers, all allocated once at load. */
 #ifndef OLLAMA_MODEL_H
 #define OLLAMA_MODEL_H
@@ -32,6 +33,17 @@ typedef struct model_hparams {
     int head_dim, n_ctx_train, n_rot;
     float norm_eps, rope_base, rope_scale;
     bool rope_neox;
+    /* Family features (arch.c sets them; zero/false is the llama path). */
+    float attn_scale;          /* query scale; 0: 1/sqrt(head_dim) */
+    float attn_softcap;        /* gemma2: scores = cap * tanh(scores / cap); 0: off */
+    float final_softcap;       /* gemma2: the same on the logits; 0: off */
+    float embd_scale;          /* gemma: embeddings times sqrt(n_embd); 0: off */
+    float rope_attn_factor;    /* phi3 long-rope: cos/sin scale; 0: 1 */
+    int n_swa;                 /* sliding window (keys at pos - n_swa < p <= pos); 0: none */
+    int swa_pattern;           /* layer il slides when il % pattern < pattern - 1 */
+    float rope_base_swa, rope_scale_swa; /* rope of the sliding layers */
+    bool ffn_gelu;             /* gemma: GELU-gated feed-forward instead of SwiGLU */
+    int n_ctx_orig;            /* phi3: context the short rope factors were trained for */
 } model_hparams;
 
 typedef struct model model;

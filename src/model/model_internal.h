@@ -17,6 +17,11 @@ typedef struct layer {
     weight wq, wk, wv, wo;
     float *bq, *bk, *bv, *bo;             /* optional biases */
     weight w_gate, w_up, w_down;
+    weight wqkv;                          /* phi3: fused q, k, v (wq/wk/wv unused) */
+    bool up_fused;                        /* phi3: w_up holds gate then up (2 x n_ff rows) */
+    bool swa;                             /* sliding-window layer (hp.n_swa) */
+    float *q_norm, *k_norm;               /* qwen3, gemma3: per-head RMSNorm of q and k */
+    float *attn_post_norm, *ffn_post_norm; /* gemma2/3: norms of each block's output */
     /* bert: post-attention and output LayerNorms, FFN biases */
     float *attn_out_norm, *attn_out_norm_b, *out_norm, *out_norm_b, *b_up, *b_down;
 } layer;
@@ -32,6 +37,7 @@ typedef struct scratch {
     void *quant;          /* activations quantized for matmul */
     size_t quant_bytes;
     float *rope_cos, *rope_sin; /* n_batch x n_rot/2 */
+    float *rope_cos_swa, *rope_sin_swa; /* the same for sliding layers with their own rope, or NULL */
     int32_t *out_rows;          /* indices of the tokens whose logits are wanted */
     struct run *runs;           /* the batch split into runs of one sequence */
     float **attn_tmp;     /* per thread: K and V of one head as F32, scores */
@@ -52,6 +58,7 @@ struct model {
     weight tok_embd, output;
     float *output_norm;
     float *rope_freqs;    /* llama3 frequency factors, n_rot/2, or NULL */
+    float *rope_short, *rope_long; /* phi3 factors before one becomes rope_freqs */
     float *pos_embd, *type_embd, *embd_norm, *embd_norm_b; /* bert */
     layer *layers;
     kv_cache kv;
@@ -62,6 +69,19 @@ struct model {
 int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err);
 int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err);
 int model_bert_bind(model *m, oc_error *err);
+
+/* arch.c: which architectures load, their family hyper-parameters and the
+ * tensors beyond the llama set. */
+bool model_arch_supported(const char *arch);
+int model_arch_hparams(model *m, oc_error *err);
+int model_arch_bind_layer(model *m, int il, oc_error *err);
+int model_arch_bind_model(model *m, oc_error *err);
+
+/* gemma.c: GELU-gated feed-forward rounded as ggml does (through F16). */
+void model_gemma_geglu(float *gate, const float *up, int n);
+/* phi3.c: fused projections. */
+void model_phi3_split_qkv(const model *m, const float *qkv, int n);
+void model_phi3_swiglu(const model *m, const float *gate_up, int n);
 void model_bert_embed(model *m, const model_batch *b, float *out);
 
 /* Whether llama.cpp's quantizer converts t (quantize.c). */

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// tests/data/reference: writes llama.cpp's outputs for a GGUF model as the
+// JSON that tests/unit/test_families.c checks against. Uses the prebuilt
+// llama.cpp of node-llama-cpp@3.21.1 (CPU, one thread, F32 KV cache, flash
+// attention off, full-size sliding-window cache).
+//
+// node-llama-cpp returns next-token probabilities, not logits, so
+// "last_prompt_logprobs" holds log(p) = logit - logsumexp(logits): the
+// logits up to one constant per vector (null where p underflowed to 0).
+//
+// Usage: node llamacpp-reference.mjs MODEL.gguf PROMPT N_GREEDY > OUT.json
+//        node llamacpp-reference.mjs --embed MODEL.gguf TEXT > OUT.json
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {pathToFileURL} from "node:url";
+
+const dir = process.env.LLAMACPP_BENCH_NLC_DIR || path.join(os.homedir(), ".cache/llamacpp-bench/nlc-3.21.1");
+const pkg = path.join(dir, "node_modules/node-llama-cpp/dist/index.js");
+const {getLlama, LlamaLogLevel} = await import(pathToFileURL(pkg).href);
+
+const args = process.argv.slice(2);
+const embedMode = args[0] === "--embed";
+if (embedMode) args.shift();
+const [modelPath, prompt, nGreedyArg] = args;
+if (!modelPath || prompt === undefined) {
+    process.stderr.write("usage: llamacpp-reference.mjs [--embed] MODEL.gguf PROMPT [N_GREEDY]\n");
+    process.exit(2);
+}
+const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error, maxThreads: 0, progressLogs: false});
+const model = await llama.loadModel({modelPath: path.resolve(modelPath), gpuLayers: 0, useMmap: true});
+const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
+const tokens = model.tokenize(prompt, false);
+if (addBos) tokens.unshift(model.tokens.bos);
+const out = {prompt, add_bos: addBos, model: path.basename(modelPath), prompt_tokens: tokens};
+
+if (embedMode) {
+    const ctx = await model.createEmbeddingContext({contextSize: 256, batchSize: 256, threads: 1});
+    const e = await ctx.getEmbeddingFor(tokens);
+    out.embedding = Array.from(e.vector);
+} else {
+    const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+    const ctx = await model.createContext({
+        contextSize: 256, batchSize: 256, threads: {ideal: 1, min: 1}, flashAttention: false, sequences: 1,
+        experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", swaFullCache: true,
+        ignoreMemorySafetyChecks: true,
+    });
+    const seq = ctx.getSequence();
+    const greedy = [];
+    let first = true;
+    const gen = seq.evaluateWithMetadata(tokens, {probabilities: true}, {temperature: 0, yieldEogToken: true});
+    for await (const r of gen) {
+        if (first) {
+            const lp = new Array(nVocab).fill(null);
+            for (const [tok, p] of r.probabilities) lp[tok] = p > 0 ? Math.log(p) : null;
+            out.n_vocab = nVocab;
+            out.last_prompt_logprobs = lp;
+            first = false;
+        }
+        greedy.push(r.token);
+        if (model.isEogToken(r.token) || greedy.length >= Number(nGreedyArg || 16)) break;
+    }
+    out.greedy_tokens = greedy;
+    out.greedy_text = model.detokenize(greedy);
+}
+process.stdout.write(JSON.stringify(out) + "\n");
+process.exit(0);

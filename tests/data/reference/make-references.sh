@@ -1,0 +1,12 @@
+#!/bin/sh
+# tests/data/reference: regenerates the tiny family models and llama.cpp's
+# reference outputs for them (run from the project root after building
+# build-families or any build dir with make_family_models):
+#   sh tests/data/reference/make-references.sh [BUILD_DIR]
+set -e
+B=${1:-build}
+"$B"/make_family_models tests/data/models models/stories260K.gguf
+P="Once upon a time there was a little girl named Lily. She loved to play in the park with her big red ball every day."
+for a in qwen2 qwen3 gemma gemma2 gemma3 phi3; do
+    node tests/data/reference/llamacpp-reference.mjs tests/data/models/$a.gguf "$P" 24 > tests/data/reference/$a.json
+done

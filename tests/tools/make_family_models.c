@@ -1,0 +1,204 @@
+/* tests/tools: writes the tiny random-weight models of each architecture
+ * family (tests/data/models/<arch>.gguf) with the project's GGUF writer.
+ * Small on purpose (64-wide, 2-3 layers, the demo model's 512-token
+ * SentencePiece vocab) and with tiny sliding windows (8 tokens) and strong
+ * soft-caps, so a 30-token prompt goes through every special path.
+ * Deterministic: the same program writes the same bytes.
+ * Usage: make_family_models OUT_DIR [DEMO_MODEL.gguf] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf/gguf.h"
+
+enum { E = 64, FF = 128, HEAD = 4, HEAD_KV = 2, HD = 16 };
+
+static uint64_t rng_state;
+static float randn(void) { /* Box-Muller over a 64-bit LCG */
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    double u1 = ((rng_state >> 11) + 1.0) / 9007199254740993.0;
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    double u2 = (rng_state >> 11) / 9007199254740992.0;
+    return (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+typedef struct gen {
+    gguf_writer *w;
+    const char *arch;
+    float *owned[512];
+    int n_owned, n_vocab;
+} gen;
+
+static void tensor(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, float std, float mean) {
+    int64_t n = ne0 * ne1 * ne2;
+    float *data = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) data[i] = mean + std * randn();
+    g->owned[g->n_owned++] = data;
+    int64_t ne[3] = {ne0, ne1, ne2};
+    int nd = ne2 > 1 ? 3 : ne1 > 1 ? 2 : 1;
+    gguf_writer_add_tensor(g->w, name, 0 /* F32 */, (uint32_t)nd, ne, data, (uint64_t)n * 4, NULL);
+}
+
+static void key_u32(gen *g, const char *key, uint32_t v) {
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", g->arch, key);
+    gguf_writer_set_u32(g->w, k, v);
+}
+
+static void key_f32(gen *g, const char *key, float v) {
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", g->arch, key);
+    gguf_writer_set_f32(g->w, k, v);
+}
+
+static void layer_tensor(gen *g, int il, const char *suffix, int64_t ne0, int64_t ne1, int64_t ne2, float std, float mean) {
+    char name[96];
+    snprintf(name, sizeof name, "blk.%d.%s", il, suffix);
+    tensor(g, name, ne0, ne1, ne2, std, mean);
+}
+
+/* Gemma 2/3 scale embeddings by sqrt(64) and normalise each block's output,
+ * so they get smaller embeddings to keep the blocks' share visible. */
+static void start(gen *g, const gguf_file *demo, const char *arch, int n_layer, uint64_t seed) {
+    rng_state = seed;
+    g->w = gguf_writer_new();
+    g->arch = arch;
+    g->n_owned = 0;
+    gguf_writer_set_str(g->w, "general.architecture", arch);
+    gguf_writer_set_str(g->w, "general.name", "tiny random test model");
+    for (uint64_t i = 0; i < demo->n_kv; i++)
+        if (strncmp(demo->kv[i].key, "tokenizer.", 10) == 0) gguf_writer_set_value(g->w, demo->kv[i].key, &demo->kv[i].value);
+    g->n_vocab = (int)gguf_get(demo, "tokenizer.ggml.tokens")->arr.n;
+    key_u32(g, "context_length", 512);
+    key_u32(g, "embedding_length", E);
+    key_u32(g, "feed_forward_length", FF);
+    key_u32(g, "block_count", (uint32_t)n_layer);
+    key_u32(g, "attention.head_count", HEAD);
+    key_u32(g, "attention.head_count_kv", HEAD_KV);
+    key_u32(g, "attention.key_length", HD);
+    key_u32(g, "attention.value_length", HD);
+    key_u32(g, "rope.dimension_count", HD);
+    key_f32(g, "attention.layer_norm_rms_epsilon", 1e-6f);
+    key_f32(g, "rope.freq_base", 10000.0f);
+    tensor(g, "token_embd.weight", E, g->n_vocab, 1, strstr(arch, "gemma") ? 0.08f : 0.5f, 0);
+    tensor(g, "output_norm.weight", E, 1, 1, 0.1f, 1);
+}
+
+static int finish(gen *g, const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.gguf", dir, g->arch);
+    oc_error err;
+    int rc = gguf_writer_write_file(g->w, path, &err);
+    if (rc) fprintf(stderr, "%s: %s\n", path, err.msg);
+    else printf("wrote %s\n", path);
+    gguf_writer_free(g->w);
+    for (int i = 0; i < g->n_owned; i++) free(g->owned[i]);
+    return rc;
+}
+
+/* Separate q, k, v and output projections. */
+static void attn(gen *g, int il, bool bias) {
+    layer_tensor(g, il, "attn_norm.weight", E, 1, 1, 0.1f, 1);
+    layer_tensor(g, il, "attn_q.weight", E, HEAD * HD, 1, 0.3f, 0);
+    layer_tensor(g, il, "attn_k.weight", E, HEAD_KV * HD, 1, 0.3f, 0);
+    layer_tensor(g, il, "attn_v.weight", E, HEAD_KV * HD, 1, 0.3f, 0);
+    layer_tensor(g, il, "attn_output.weight", HEAD * HD, E, 1, 0.3f, 0);
+    if (!bias) return;
+    layer_tensor(g, il, "attn_q.bias", HEAD * HD, 1, 1, 0.2f, 0);
+    layer_tensor(g, il, "attn_k.bias", HEAD_KV * HD, 1, 1, 0.2f, 0);
+    layer_tensor(g, il, "attn_v.bias", HEAD_KV * HD, 1, 1, 0.2f, 0);
+}
+
+static void ffn(gen *g, int il) {
+    layer_tensor(g, il, "ffn_norm.weight", E, 1, 1, 0.1f, 1);
+    layer_tensor(g, il, "ffn_gate.weight", E, FF, 1, 0.3f, 0);
+    layer_tensor(g, il, "ffn_up.weight", E, FF, 1, 0.3f, 0);
+    layer_tensor(g, il, "ffn_down.weight", FF, E, 1, 0.3f, 0);
+}
+
+static void qk_norm(gen *g, int il) {
+    layer_tensor(g, il, "attn_q_norm.weight", HD, 1, 1, 0.1f, 1);
+    layer_tensor(g, il, "attn_k_norm.weight", HD, 1, 1, 0.1f, 1);
+}
+
+static void post_norms(gen *g, int il) {
+    layer_tensor(g, il, "post_attention_norm.weight", E, 1, 1, 0.1f, 1);
+    layer_tensor(g, il, "post_ffw_norm.weight", E, 1, 1, 0.1f, 1);
+}
+
+static int make_qwen2(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "qwen2", 2, 101);
+    tensor(g, "output.weight", E, g->n_vocab, 1, 0.1f, 0);
+    for (int il = 0; il < 2; il++) attn(g, il, true), ffn(g, il);
+    return finish(g, dir);
+}
+
+static int make_qwen3(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "qwen3", 2, 102);
+    key_f32(g, "rope.freq_base", 1000000.0f);
+    for (int il = 0; il < 2; il++) attn(g, il, false), qk_norm(g, il), ffn(g, il); /* tied output */
+    return finish(g, dir);
+}
+
+static int make_gemma(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "gemma", 2, 103);
+    for (int il = 0; il < 2; il++) attn(g, il, false), ffn(g, il);
+    return finish(g, dir);
+}
+
+static int make_gemma2(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "gemma2", 2, 104);
+    key_u32(g, "attention.sliding_window", 8);
+    key_f32(g, "attn_logit_softcapping", 2.0f);
+    key_f32(g, "final_logit_softcapping", 3.0f);
+    for (int il = 0; il < 2; il++) attn(g, il, false), ffn(g, il), post_norms(g, il);
+    return finish(g, dir);
+}
+
+/* Three layers with a pattern of 3: local, local, global. */
+static int make_gemma3(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "gemma3", 3, 105);
+    key_u32(g, "attention.sliding_window", 8);
+    key_u32(g, "attention.sliding_window_pattern", 3);
+    key_f32(g, "rope.freq_base", 1000000.0f);
+    key_f32(g, "rope.freq_base_swa", 10000.0f);
+    gguf_writer_set_str(g->w, "gemma3.rope.scaling.type", "linear");
+    key_f32(g, "rope.scaling.factor", 4.0f);
+    for (int il = 0; il < 3; il++) attn(g, il, false), qk_norm(g, il), ffn(g, il), post_norms(g, il);
+    return finish(g, dir);
+}
+
+/* Fused qkv and gate-up; Phi-3.5 style short/long rope factors. */
+static int make_phi3(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "phi3", 2, 106);
+    key_u32(g, "rope.scaling.original_context_length", 128);
+    key_f32(g, "rope.scaling.attn_factor", 1.19f);
+    tensor(g, "output.weight", E, g->n_vocab, 1, 0.1f, 0);
+    tensor(g, "rope_factors_short.weight", HD / 2, 1, 1, 0.3f, 1.5f);
+    tensor(g, "rope_factors_long.weight", HD / 2, 1, 1, 2.0f, 6.0f);
+    for (int il = 0; il < 2; il++) {
+        layer_tensor(g, il, "attn_norm.weight", E, 1, 1, 0.1f, 1);
+        layer_tensor(g, il, "attn_qkv.weight", E, (HEAD + 2 * HEAD_KV) * HD, 1, 0.3f, 0);
+        layer_tensor(g, il, "attn_output.weight", HEAD * HD, E, 1, 0.3f, 0);
+        layer_tensor(g, il, "ffn_norm.weight", E, 1, 1, 0.1f, 1);
+        layer_tensor(g, il, "ffn_up.weight", E, 2 * FF, 1, 0.3f, 0);
+        layer_tensor(g, il, "ffn_down.weight", FF, E, 1, 0.3f, 0);
+    }
+    return finish(g, dir);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return fprintf(stderr, "usage: %s OUT_DIR [DEMO_MODEL.gguf]\n", argv[0]), 2;
+    oc_error err;
+    gguf_file *demo = gguf_open(argc > 2 ? argv[2] : "models/stories260K.gguf", &err);
+    if (!demo) return fprintf(stderr, "%s\n", err.msg), 1;
+    static gen g;
+    int (*makers[])(gen *, const gguf_file *, const char *) = {
+        make_qwen2, make_qwen3, make_gemma, make_gemma2, make_gemma3, make_phi3,
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof makers / sizeof makers[0]; i++) rc |= makers[i](&g, demo, argv[1]);
+    gguf_close(demo);
+    return rc ? 1 : 0;
+}
