@@ -236,7 +236,7 @@ static int import_output(cctx *c, const char *out, char digest[STORE_DIGEST_SIZE
 }
 
 /* Runs the quantize hook into a temp file in blobs/ and swaps the layer. */
-static int run_quantizer(cctx *c, clayer *cl, const char *upper, const char *target) {
+static int run_quantizer(cctx *c, clayer *cl, const char *from, const char *upper, const char *target) {
     char in[PATH_MAX];
     store_blob_path(c->s, cl->l.digest, in, sizeof in, NULL);
     char *dir = store_blobs_dir(c->s, true, c->err);
@@ -247,7 +247,7 @@ static int run_quantizer(cctx *c, clayer *cl, const char *upper, const char *tar
     if (fd < 0) rc = oc_fail(c->err, "create %s: %s", out, strerror(errno));
     else close(fd);
     char status[96];
-    snprintf(status, sizeof status, "quantizing %s model to %s", store_gguf_file_type(cl->g), upper);
+    snprintf(status, sizeof status, "quantizing %s model to %s", from, upper);
     if (rc == 0) create_emit(c, status, "0000000000000000000", cl->l.size, 0);
     if (rc == 0) rc = c->s->hooks.quantize(c->s->hooks.ud, in, out, target, c->err) == 0 ? 0 : STORE_ERR;
     if (rc == 0) create_emit(c, status, "0000000000000000000", cl->l.size, cl->l.size);
@@ -281,12 +281,14 @@ static int quantize_layer(cctx *c, clayer *cl) {
         return STORE_ERR_INVALID;
     }
     const char *ft = store_gguf_file_type(cl->g);
+    /* Upstream reads a missing general.file_type (and F32's 0) as unknown
+     * and refuses; the weights themselves say whether they are plain. */
+    if (!strcmp(ft, "unknown")) ft = store_gguf_weights_type(cl->g);
     if (strcmp(ft, "F16") && strcmp(ft, "BF16") && strcmp(ft, "F32"))
         return oc_fail(c->err, "quantization is only supported for F16, BF16 and F32 models");
     if (!strcmp(ft, target)) return 0;
-    /* TODO(model): the server installs a hook over model_quantize_file. */
     if (!c->s->hooks.quantize) return oc_fail(c->err, "quantization is not available in this build");
-    return run_quantizer(c, cl, upper, target);
+    return run_quantizer(c, cl, ft, upper, target);
 }
 
 static void set_default(char **field, const char *v) {

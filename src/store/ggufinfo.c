@@ -72,6 +72,19 @@ const char *store_gguf_file_type(const gguf_file *g) {
     return t > 0 ? store_file_type_name(t) : "unknown"; /* F32 (0) reads as missing upstream */
 }
 
+const char *store_gguf_weights_type(const gguf_file *g) {
+    static const char *names[] = {[0] = "F32", [1] = "F16", [30] = "BF16"};
+    int64_t seen = -1;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gguf_tensor *t = &g->tensors[i];
+        size_t len = strlen(t->name);
+        if (t->n_dims < 2 || len < 7 || strcmp(t->name + len - 7, ".weight") != 0) continue;
+        if (seen >= 0 && seen != (int64_t)t->type) return "unknown";
+        seen = t->type;
+    }
+    return seen == 0 || seen == 1 || seen == 30 ? names[seen] : "unknown";
+}
+
 uint64_t store_gguf_param_count(const gguf_file *g) {
     uint64_t total = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {

@@ -10,6 +10,9 @@ char *store_gguf_str(const gguf_file *g, const char *key, const char *def);
 uint32_t store_gguf_u32(const gguf_file *g, const char *key);
 /* general.file_type's name; "unknown" when absent or 0 (upstream quirk). */
 const char *store_gguf_file_type(const gguf_file *g);
+/* "F32", "F16" or "BF16" when every 2-D weight has that type, else
+ * "unknown": the source type of a file without general.file_type. */
+const char *store_gguf_weights_type(const gguf_file *g);
 /* Sum over tensors of their element counts. */
 uint64_t store_gguf_param_count(const gguf_file *g);
 bool store_gguf_is_projector(const gguf_file *g);

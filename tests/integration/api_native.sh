@@ -99,6 +99,25 @@ http DELETE /api/delete -d '{"model":"backup"}'
 http DELETE /api/delete -d '{"model":"backup"}'
 [ "$CODE" = 404 ] && [ "$BODY" = "{\"error\":\"model 'backup' not found\"}" ]; expect "delete again: $BODY" $?
 
+# create --quantize: the F32 demo to Q8_0 and Q4_K_M (rows of 64 take
+# llama.cpp's fallbacks), status lines as upstream, and the errors.
+http POST /api/create -d '{"model":"stories-q8","from":"stories","quantize":"q8_0"}'
+[[ "$BODY" == *'"status":"quantizing F32 model to Q8_0"'* ]] && [[ "$BODY" == *'"status":"verifying conversion"'* ]] && [[ "$BODY" == *'{"status":"success"}' ]]; expect "create -q q8_0: $(echo "$BODY" | head -c 300)" $?
+http POST /api/show -d '{"model":"stories-q8"}'
+[ "$(json 'd["details"]["quantization_level"]')" = Q8_0 ]; expect "quantized level: $(json 'd["details"]')" $?
+http POST /api/create -d '{"model":"stories-q4","from":"stories","quantize":"q4_K_M","stream":false}'
+[ "$BODY" = '{"status":"success"}' ]; expect "create -q q4_K_M: $BODY" $?
+http POST /api/show -d '{"model":"stories-q4"}'
+[ "$(json 'd["details"]["quantization_level"]')" = Q4_K_M ]; expect "quantized level Q4_K_M" $?
+http POST /api/generate -d '{"model":"stories-q8","prompt":"Once upon a time","raw":true,"stream":false,"options":{"temperature":0,"num_predict":16}}'
+[[ "$(json 'd["response"]')" == *"there was a little"* ]]; expect "Q8_0 model generates: $(json 'd.get("response")')" $?
+http POST /api/create -d '{"model":"stories-q3","from":"stories","quantize":"q3_K","stream":false}'
+[ "$CODE" = 400 ] && [ "$BODY" = '{"error":"unsupported quantization type Q3_K - supported types are F32, F16, Q4_K_S, Q4_K_M, Q8_0"}' ]; expect "create -q bad type: $CODE $BODY" $?
+http POST /api/create -d '{"model":"stories-qq","from":"stories-q8","quantize":"q4_K_M","stream":false}'
+[ "$CODE" -ge 400 ] && [[ "$BODY" == *"quantization is only supported for F16, BF16 and F32 models"* ]]; expect "create -q of a quantized model: $CODE $BODY" $?
+http DELETE /api/delete -d '{"model":"stories-q8"}'
+http DELETE /api/delete -d '{"model":"stories-q4"}'
+
 # Context limits: a prompt longer than num_ctx is cut (num_keep kept),
 # generation past num_ctx shifts the context; shift/truncate false refuse.
 long=$(python3 -c "print(' '.join(['the little dog ran to the park and'] * 20))")
