@@ -10,11 +10,12 @@
 
 #include "model/model_internal.h"
 
-static const char *const DECODERS[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3"};
+static const char *const ARCHS[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3",
+                                       "gemma-embedding"};
 
 bool model_arch_supported(const char *arch) {
-    for (size_t i = 0; i < sizeof DECODERS / sizeof DECODERS[0]; i++)
-        if (strcmp(arch, DECODERS[i]) == 0) return true;
+    for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+        if (strcmp(arch, ARCHS[i]) == 0) return true;
     return false;
 }
 
@@ -67,8 +68,9 @@ static void gemma_hparams(model *m) {
         hp->rope_base_swa = (float)key_float(m, "rope.freq_base_swa", hp->rope_base);
         hp->rope_scale_swa = hp->rope_scale;
         hp->swa_pattern = 2;
-    } else { /* gemma3: local layers keep their own rope base and no scaling */
+    } else { /* gemma3, gemma-embedding: local layers keep their own rope base and no scaling */
         hp->n_swa = (int)key_float(m, "attention.sliding_window", 0);
+        hp->swa_symmetric = is(m, "gemma-embedding");
         hp->final_softcap = (float)key_float(m, "final_logit_softcapping", 0.0);
         double local = key_float(m, "rope.local.freq_base", 10000.0);
         hp->rope_base_swa = (float)key_float(m, "rope.freq_base_swa", local);
@@ -98,7 +100,8 @@ int model_arch_bind_layer(model *m, int il, oc_error *err) {
     const model_hparams *hp = &m->hp;
     layer *L = &m->layers[il];
     char name[96];
-    bool qk = is(m, "qwen3") || is(m, "gemma3"), post = is(m, "gemma2") || is(m, "gemma3");
+    bool g3 = is(m, "gemma3") || is(m, "gemma-embedding");
+    bool qk = is(m, "qwen3") || g3, post = is(m, "gemma2") || g3;
     if (qk && (model_bind_vector(m, &L->q_norm, NAME("attn_q_norm.weight"), hp->head_dim, false, err) ||
                model_bind_vector(m, &L->k_norm, NAME("attn_k_norm.weight"), hp->head_dim, false, err)))
         return -1;
@@ -111,6 +114,13 @@ int model_arch_bind_layer(model *m, int il, oc_error *err) {
 
 /* Model-wide extras, after the layers are bound. */
 int model_arch_bind_model(model *m, oc_error *err) {
-    if (m->hp.n_swa > 0 && mark_swa_layers(m, m->hp.swa_pattern, err)) return -1;
+    const model_hparams *hp = &m->hp;
+    if (hp->n_swa > 0 && mark_swa_layers(m, hp->swa_pattern, err)) return -1;
+    /* embeddinggemma's dense projections: n_embd -> d, then d -> n_embd. */
+    const gguf_tensor *d2 = gguf_find_tensor(m->gguf, "dense_2.weight");
+    if (d2 && (model_bind_weight(m, &m->dense_2, "dense_2.weight", hp->n_embd, (int)d2->ne[1], false, err) ||
+               model_bind_weight(m, &m->dense_3, "dense_3.weight", (int)d2->ne[1], hp->n_embd, false, err)))
+        return -1;
+    if (d2 && (d2->ne[1] <= 0 || d2->ne[1] > 1 << 20)) return oc_fail(err, "invalid dense_2.weight shape");
     return 0;
 }

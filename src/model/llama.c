@@ -20,6 +20,7 @@ typedef struct pass {
     model *m;
     const model_batch *b;
     int n, il;
+    bool bidir;   /* encoder: attention within each run both ways, no cache */
     run *runs;
     int n_runs;
     atomic_int next_item;
@@ -125,6 +126,7 @@ static void task_rope_store(void *ctx, int ith, int nth) {
         if (L->k_norm) norm_heads(k, L->k_norm, hp->n_head_kv, hp->head_dim, hp->norm_eps);
         for (int h = 0; h < hp->n_head; h++) rope_head(hp, q + h * hp->head_dim, c, s);
         for (int h = 0; h < hp->n_head_kv; h++) rope_head(hp, k + h * hp->head_dim, c, s);
+        if (p->bidir) continue;
         size_t row = kv_row(m, p->il, p->b->seq[t], p->b->pos[t]);
         store(k, m->kv.k + row, kv_dim);
         store(m->s.v + (size_t)t * kv_dim, m->kv.v + row, kv_dim);
@@ -183,6 +185,28 @@ static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
     }
 }
 
+/* Encoder item: tokens [t0, t1) of run ru attend to the whole run (its K
+ * and V rows fresh in scratch), or to |p - pos| <= n_swa / 2 in a sliding
+ * layer. */
+static void attend_item_bidir(pass *p, float *tmp, int g, const run *ru, int t0, int t1) {
+    model *m = p->m;
+    const model_hparams *hp = &m->hp;
+    int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
+    int n_kv = ru->t1 - ru->t0, half = m->layers[p->il].swa ? hp->n_swa / 2 : n_kv;
+    float *K = tmp, *V = tmp + (size_t)n_kv * hd, *scores = V + (size_t)n_kv * hd;
+    for (int j = 0; j < n_kv; j++) {
+        memcpy(K + (size_t)j * hd, m->s.k + (size_t)(ru->t0 + j) * kv_dim + (size_t)g * hd, (size_t)hd * sizeof(float));
+        memcpy(V + (size_t)j * hd, m->s.v + (size_t)(ru->t0 + j) * kv_dim + (size_t)g * hd, (size_t)hd * sizeof(float));
+    }
+    float scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd);
+    for (int t = t0; t < t1; t++) {
+        int i = t - ru->t0, j0 = i - half > 0 ? i - half : 0, j1 = i + half + 1 < n_kv ? i + half + 1 : n_kv;
+        for (int h = g * group; h < (g + 1) * group; h++)
+            attend_head(m->s.q + (size_t)t * q_dim + (size_t)h * hd, K + (size_t)j0 * hd, V + (size_t)j0 * hd, scores,
+                        m->s.att + (size_t)t * q_dim + (size_t)h * hd, hd, j1 - j0, scale, hp->attn_softcap);
+    }
+}
+
 /* Items are (run, chunk of ATTN_TOKENS_PER_ITEM tokens, kv head), taken
  * from a shared counter so uneven runs still balance over the threads. */
 static void task_attention(void *ctx, int ith, int nth) {
@@ -202,7 +226,8 @@ static void task_attention(void *ctx, int ith, int nth) {
         const run *ru = &p->runs[r];
         int g = it % n_kv_head, t0 = ru->t0 + it / n_kv_head * ATTN_TOKENS_PER_ITEM;
         int t1 = t0 + ATTN_TOKENS_PER_ITEM < ru->t1 ? t0 + ATTN_TOKENS_PER_ITEM : ru->t1;
-        attend_item(p, p->m->s.attn_tmp[ith], g, ru->seq, t0, t1);
+        if (p->bidir) attend_item_bidir(p, p->m->s.attn_tmp[ith], g, ru, t0, t1);
+        else attend_item(p, p->m->s.attn_tmp[ith], g, ru->seq, t0, t1);
     }
 }
 
@@ -311,4 +336,36 @@ void model_llama_decode(model *m, const model_batch *b, float *logits) {
         ffn_block(m, &p);
     }
     if (logits) output_logits(m, b, logits);
+}
+
+/* Mean, CLS or last-token pooling of the final-normed states of one run. */
+static void pool_run(const model *m, const run *r, const float *x, float *out) {
+    int E = m->hp.n_embd;
+    int t0 = m->hp.pooling == POOLING_LAST ? r->t1 - 1 : r->t0;
+    int t1 = m->hp.pooling == POOLING_MEAN ? r->t1 : t0 + 1;
+    memset(out, 0, (size_t)E * sizeof(float));
+    for (int t = t0; t < t1; t++)
+        for (int i = 0; i < E; i++) out[i] += x[(size_t)t * E + i];
+    for (int i = 0; i < E; i++) out[i] /= (float)(t1 - t0);
+}
+
+void model_llama_embed(model *m, const model_batch *b, float *out) {
+    const model_hparams *hp = &m->hp;
+    int E = hp->n_embd;
+    pass p = {.m = m, .b = b, .n = b->n, .runs = m->s.runs, .bidir = true};
+    p.n_runs = split_runs(b, p.runs);
+    embed(m, b->tokens, b->n);
+    rope_tables(m, b);
+    for (int il = 0; il < hp->n_layer; il++) {
+        p.il = il;
+        attention_block(m, &p);
+        ffn_block(m, &p);
+    }
+    for (int t = 0; t < b->n; t++)
+        tensor_rmsnorm(m->s.xb + (size_t)t * E, m->s.x + (size_t)t * E, m->output_norm, E, hp->norm_eps);
+    float *pooled = m->dense_2.data ? m->s.x : out; /* x is free once normed into xb */
+    for (int r = 0; r < p.n_runs; r++) pool_run(m, &p.runs[r], m->s.xb, pooled + (size_t)r * E);
+    if (!m->dense_2.data) return;
+    matmul(m, &m->dense_2, pooled, m->s.dense, p.n_runs);
+    matmul(m, &m->dense_3, m->s.dense, out, p.n_runs);
 }

@@ -30,8 +30,9 @@ static int read_hparams(model *m, oc_error *err) {
     if (!arch) return oc_fail(err, "missing general.architecture");
     snprintf(hp->arch, sizeof hp->arch, "%s", arch);
     free(arch);
-    hp->encoder = strcmp(hp->arch, "bert") == 0;
-    if (!hp->encoder && !model_arch_supported(hp->arch))
+    bool bert = strcmp(hp->arch, "bert") == 0;
+    hp->encoder = bert || strcmp(hp->arch, "gemma-embedding") == 0;
+    if (!bert && !model_arch_supported(hp->arch))
         return oc_fail(err, "unsupported model architecture '%s'", hp->arch);
     const char *a = hp->arch;
     hp->pooling = (enum model_pooling)arch_int(f, a, "pooling_type", hp->encoder ? POOLING_CLS : POOLING_NONE);
@@ -42,7 +43,7 @@ static int read_hparams(model *m, oc_error *err) {
     hp->n_head_kv = arch_int(f, a, "attention.head_count_kv", hp->n_head);
     hp->n_ff = arch_int(f, a, "feed_forward_length", 0);
     hp->n_ctx_train = arch_int(f, a, "context_length", 2048);
-    hp->norm_eps = hp->encoder ? arch_float(f, a, "attention.layer_norm_epsilon", 1e-12)
+    hp->norm_eps = bert ? arch_float(f, a, "attention.layer_norm_epsilon", 1e-12)
                                : arch_float(f, a, "attention.layer_norm_rms_epsilon", 1e-5);
     hp->rope_base = arch_float(f, a, "rope.freq_base", 10000.0);
     if (hp->n_embd <= 0 || hp->n_layer <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0 || hp->n_ff <= 0 ||
@@ -129,7 +130,7 @@ static int bind_layer(model *m, int il, oc_error *err) {
 
 static int bind_tensors(model *m, oc_error *err) {
     const model_hparams *hp = &m->hp;
-    if (hp->encoder) return model_bert_bind(m, err);
+    if (strcmp(hp->arch, "bert") == 0) return model_bert_bind(m, err);
     if (model_bind_weight(m, &m->tok_embd, "token_embd.weight", hp->n_embd, hp->n_vocab, false, err) ||
         model_bind_vector(m, &m->output_norm, "output_norm.weight", hp->n_embd, false, err) ||
         model_bind_weight(m, &m->output, "output.weight", hp->n_embd, hp->n_vocab, true, err) ||
@@ -147,6 +148,11 @@ static int bind_tensors(model *m, oc_error *err) {
 static size_t max_scratch(const model *m, int n_batch) {
     const model_hparams *hp = &m->hp;
     size_t best = tensor_matmul_scratch_size(m->output.type, hp->n_embd, 1);
+    const weight *dense[] = {&m->dense_2, &m->dense_3};
+    for (int i = 0; i < 2; i++) {
+        size_t s = dense[i]->data ? tensor_matmul_scratch_size(dense[i]->type, dense[i]->n_in, n_batch) : 0;
+        if (s > best) best = s;
+    }
     for (int il = 0; il < hp->n_layer; il++) {
         const layer *L = &m->layers[il];
         const weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
@@ -188,6 +194,7 @@ static int alloc_state(model *m, oc_error *err) {
     s->hb = oc_aligned_alloc(nb * ff * sizeof(float));
     s->hb2 = oc_aligned_alloc(nb * ff * sizeof(float));
     s->logits = oc_aligned_alloc((size_t)hp->n_vocab * sizeof(float));
+    if (m->dense_2.data) s->dense = oc_aligned_alloc(nb * (size_t)m->dense_2.n_out * sizeof(float));
     s->out_rows = oc_malloc(nb * sizeof(int32_t));
     s->runs = oc_malloc(nb * sizeof(struct run));
     s->quant_bytes = max_scratch(m, p->n_batch);
@@ -267,7 +274,7 @@ void model_free(model *m) {
         for (int i = 0; i < tensor_pool_size(m->pool); i++) oc_aligned_free(s->attn_tmp[i]);
     free(s->attn_tmp);
     float *bufs[] = {s->x, s->xb, s->q, s->att, s->k, s->v, s->hb, s->hb2, s->logits, s->rope_cos, s->rope_sin,
-                     s->rope_cos_swa, s->rope_sin_swa};
+                     s->rope_cos_swa, s->rope_sin_swa, s->dense};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) oc_aligned_free(bufs[i]);
     oc_aligned_free(s->quant);
     free(s->out_rows);
@@ -327,7 +334,8 @@ int model_decode(model *m, const model_batch *b, float *logits, oc_error *err) {
 int model_embed(model *m, const model_batch *b, float *out, oc_error *err) {
     if (!m->hp.encoder) return oc_fail(err, "this model does not produce embeddings");
     if (check_batch(m, b, err)) return -1;
-    model_bert_embed(m, b, out);
+    if (strcmp(m->hp.arch, "bert") == 0) model_bert_embed(m, b, out);
+    else model_llama_embed(m, b, out);
     return 0;
 }
 

@@ -41,6 +41,7 @@ typedef struct model_hparams {
     float rope_attn_factor;    /* phi3 long-rope: cos/sin scale; 0: 1 */
     int n_swa;                 /* sliding window (keys at pos - n_swa < p <= pos); 0: none */
     int swa_pattern;           /* layer il slides when il % pattern < pattern - 1 */
+    bool swa_symmetric;        /* encoders: keys with |p - pos| <= n_swa / 2 */
     float rope_base_swa, rope_scale_swa; /* rope of the sliding layers */
     bool ffn_gelu;             /* gemma: GELU-gated feed-forward instead of SwiGLU */
     int n_ctx_orig;            /* phi3: context the short rope factors were trained for */

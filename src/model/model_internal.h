@@ -38,6 +38,7 @@ typedef struct scratch {
     size_t quant_bytes;
     float *rope_cos, *rope_sin; /* n_batch x n_rot/2 */
     float *rope_cos_swa, *rope_sin_swa; /* the same for sliding layers with their own rope, or NULL */
+    float *dense;               /* pooled vectors through dense_2 (embeddinggemma), or NULL */
     int32_t *out_rows;          /* indices of the tokens whose logits are wanted */
     struct run *runs;           /* the batch split into runs of one sequence */
     float **attn_tmp;     /* per thread: K and V of one head as F32, scores */
@@ -56,6 +57,7 @@ struct model {
     model_hparams hp;
     model_params params;
     weight tok_embd, output;
+    weight dense_2, dense_3; /* embeddinggemma: projections after pooling (optional) */
     float *output_norm;
     float *rope_freqs;    /* llama3 frequency factors, n_rot/2, or NULL */
     float *rope_short, *rope_long; /* phi3 factors before one becomes rope_freqs */
@@ -92,5 +94,8 @@ int model_write_quantized(gguf_file *f, const enum tensor_type *types, int file_
 
 /* The forward pass of a validated batch. */
 void model_llama_decode(model *m, const model_batch *b, float *logits);
+/* The same layers as an encoder (embeddinggemma): bidirectional attention
+ * within each run, final norm, pooling, dense projections. */
+void model_llama_embed(model *m, const model_batch *b, float *out);
 
 #endif

@@ -188,6 +188,24 @@ static int make_phi3(gen *g, const gguf_file *demo, const char *dir) {
     return finish(g, dir);
 }
 
+/* embeddinggemma: Gemma 3 blocks, bidirectional with a symmetric window,
+ * mean pooling and the two dense projections after it. */
+static int make_gemma_embedding(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "gemma-embedding", 3, 107);
+    key_u32(g, "attention.sliding_window", 8);
+    key_u32(g, "attention.sliding_window_pattern", 3);
+    key_u32(g, "pooling_type", 1);
+    key_u32(g, "dense_2_feat_in", E);
+    key_u32(g, "dense_2_feat_out", 96);
+    key_u32(g, "dense_3_feat_in", 96);
+    key_u32(g, "dense_3_feat_out", E);
+    key_f32(g, "rope.freq_base", 1000000.0f);
+    tensor(g, "dense_2.weight", E, 96, 1, 0.2f, 0);
+    tensor(g, "dense_3.weight", 96, E, 1, 0.2f, 0);
+    for (int il = 0; il < 3; il++) attn(g, il, false), qk_norm(g, il), ffn(g, il), post_norms(g, il);
+    return finish(g, dir);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return fprintf(stderr, "usage: %s OUT_DIR [DEMO_MODEL.gguf]\n", argv[0]), 2;
     oc_error err;
@@ -195,7 +213,7 @@ int main(int argc, char **argv) {
     if (!demo) return fprintf(stderr, "%s\n", err.msg), 1;
     static gen g;
     int (*makers[])(gen *, const gguf_file *, const char *) = {
-        make_qwen2, make_qwen3, make_gemma, make_gemma2, make_gemma3, make_phi3,
+        make_qwen2, make_qwen3, make_gemma, make_gemma2, make_gemma3, make_phi3, make_gemma_embedding,
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof makers / sizeof makers[0]; i++) rc |= makers[i](&g, demo, argv[1]);

@@ -142,7 +142,52 @@ static void check_family(const char *arch) {
     json_decref(r.root);
 }
 
+/* embeddinggemma: the pooled, projected vector of llama.cpp (not
+ * normalised) to 1e-3, alone and as the second input of a batch of two. */
+static void check_embedding(void) {
+    json_error_t jerr;
+    json_t *root = json_load_file("tests/data/reference/gemma-embedding.json", 0, &jerr);
+    CHECK(root != NULL);
+    if (!root) return;
+    json_t *pt = json_object_get(root, "prompt_tokens"), *ev = json_object_get(root, "embedding");
+    int n = (int)json_array_size(pt), E = (int)json_array_size(ev);
+    model *m = load("gemma-embedding", 2);
+    CHECK(m != NULL && n > 0 && n <= 128);
+    if (!m || n <= 0 || n > 128) return (void)json_decref(root);
+    CHECK_EQ_INT(model_hparams_of(m)->n_embd, E);
+    int32_t tok[256], pos[256], seq[256];
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < n; i++) {
+            int t = r * n + i;
+            tok[t] = (int32_t)json_integer_value(json_array_get(pt, i)) % 512 + (r == 0 && i == 1 ? 1 : 0);
+            pos[t] = i, seq[t] = r;
+        }
+    float *out = calloc((size_t)3 * E, sizeof(float));
+    oc_error err;
+    model_batch alone = {.n = n, .tokens = tok + n, .pos = pos + n, .seq = seq};
+    CHECK(model_embed(m, &alone, out, &err) == 0);
+    model_batch two = {.n = 2 * n, .tokens = tok, .pos = pos, .seq = seq};
+    CHECK(model_embed(m, &two, out + E, &err) == 0);
+    double d = 0, d2 = 0, d_other = 0;
+    for (int i = 0; i < E; i++) {
+        double ref = json_number_value(json_array_get(ev, i));
+        d = fmax(d, fabs(out[i] - ref));
+        d2 = fmax(d2, fabs(out[2 * E + i] - ref));
+        d_other = fmax(d_other, fabs(out[E + i] - ref));
+    }
+    CHECK_MSG(d < 1e-3, "gemma-embedding: max |diff| %g", d);
+    CHECK_MSG(d2 < 1e-3, "gemma-embedding: second input of a batch: max |diff| %g", d2);
+    CHECK_MSG(d_other > 1e-2, "gemma-embedding: a different input gives a different vector (%g)", d_other);
+    printf("gemma-embedding %d tokens, %d dims, max |diff| %.2e (in a batch of two %.2e)\n", n, E, d, d2);
+    int32_t dummy = 1;
+    CHECK(model_eval(m, &dummy, 1, 0, NULL, &err) != 0 && strstr(err.msg, "embeddings") != NULL);
+    free(out);
+    model_free(m);
+    json_decref(root);
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++) check_family(FAMILIES[i]);
+    check_embedding();
     return check_done();
 }

@@ -2,7 +2,8 @@
 // tests/data/reference: writes llama.cpp's outputs for a GGUF model as the
 // JSON that tests/unit/test_families.c checks against. Uses the prebuilt
 // llama.cpp of node-llama-cpp@3.21.1 (CPU, one thread, F32 KV cache, flash
-// attention off, full-size sliding-window cache).
+// attention off, full-size sliding-window cache; embeddings: the pooled
+// vector as llama.cpp returns it, before any normalisation).
 //
 // node-llama-cpp returns next-token probabilities, not logits, so
 // "last_prompt_logprobs" holds log(p) = logit - logsumexp(logits): the
@@ -28,7 +29,10 @@ if (!modelPath || prompt === undefined) {
     process.exit(2);
 }
 const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error, maxThreads: 0, progressLogs: false});
-const model = await llama.loadModel({modelPath: path.resolve(modelPath), gpuLayers: 0, useMmap: true});
+const model = await llama.loadModel({
+    modelPath: path.resolve(modelPath), gpuLayers: 0, useMmap: true,
+    defaultContextFlashAttention: false, defaultContextSwaFullCache: true,
+});
 const addBos = model.tokens.shouldPrependBosToken && model.tokens.bos != null;
 const tokens = model.tokenize(prompt, false);
 if (addBos) tokens.unshift(model.tokens.bos);

@@ -10,3 +10,4 @@ P="Once upon a time there was a little girl named Lily. She loved to play in the
 for a in qwen2 qwen3 gemma gemma2 gemma3 phi3; do
     node tests/data/reference/llamacpp-reference.mjs tests/data/models/$a.gguf "$P" 24 > tests/data/reference/$a.json
 done
+node tests/data/reference/llamacpp-reference.mjs --embed tests/data/models/gemma-embedding.gguf "$P" > tests/data/reference/gemma-embedding.json
