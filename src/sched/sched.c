@@ -17,6 +17,7 @@ struct sched_runner {
     model *m;
     engine *e;
     int refs;
+    bool loading;         /* being loaded outside the lock: m and e are not there yet */
     int64_t keep_alive;   /* ns */
     int64_t expires_at;   /* unix ns once idle */
     uint64_t last_used;   /* monotonic, for LRU eviction */
@@ -156,28 +157,42 @@ static int check_fits(const char *path, oc_error *err) {
     return oc_fail(err, "model requires more system memory (%s) than is available (%s)", a, b);
 }
 
-static sched_runner *load_locked(sched *s, const char *name, const char *path, const sched_load_opts *o,
-                                 oc_error *err) {
+/* Loads with the lock released, so requests for models already loaded go
+ * on meanwhile; a placeholder in the list holds the slot (it counts
+ * against max_loaded) and makes requests for the same model wait for it. */
+static sched_runner *load_unlocked(sched *s, const char *name, const char *path, const sched_load_opts *o,
+                                   oc_error *err) {
     if (check_fits(path, err)) return NULL;
+    sched_runner *r = oc_calloc(1, sizeof *r);
+    r->name = oc_strdup(name);
+    r->path = oc_strdup(path);
+    r->opts = *o;
+    r->loading = true;
+    r->refs = 1; /* neither idle nor reapable while loading */
+    r->keep_alive = s->cfg.default_keep_alive;
+    r->next = s->runners;
+    s->runners = r;
+    s->n_loaded++;
+    pthread_mutex_unlock(&s->mu);
     model_params p = model_default_params();
     p.n_ctx = o->num_ctx > 0 ? o->num_ctx : 4096;
     p.n_batch = o->num_batch > 0 ? o->num_batch : 512;
     p.n_threads = o->num_thread;
     p.n_seq = s->cfg.num_parallel;
     model *m = model_load(path, &p, err);
-    if (!m) return NULL;
-    sched_runner *r = oc_calloc(1, sizeof *r);
-    r->name = oc_strdup(name);
-    r->path = oc_strdup(path);
-    r->opts = *o;
+    engine *e = m ? engine_new(m, s->cfg.num_parallel) : NULL;
+    pthread_mutex_lock(&s->mu);
+    r->loading = false;
+    r->refs = 0;
+    if (!m) {
+        unload_locked(s, r); /* wakes the waiters: they try again */
+        return NULL;
+    }
     r->m = m;
-    r->e = engine_new(m, s->cfg.num_parallel);
-    r->keep_alive = s->cfg.default_keep_alive;
+    r->e = e;
     struct stat st;
     r->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-    r->next = s->runners;
-    s->runners = r;
-    s->n_loaded++;
+    pthread_cond_broadcast(&s->changed);
     return r;
 }
 
@@ -229,10 +244,14 @@ sched_runner *sched_acquire(sched *s, const char *name, const char *path, const 
         return NULL;
     }
     s->pending++;
-    sched_runner *r = current_locked(s, name, o);
+    sched_runner *r;
+    while ((r = current_locked(s, name, o)) && r->loading) pthread_cond_wait(&s->changed, &s->mu);
     if (!r) {
         make_room_locked(s);
-        r = load_locked(s, name, path, o, err);
+        /* make_room_locked may have waited: another request may have
+         * started the same load meanwhile. */
+        while ((r = current_locked(s, name, o)) && r->loading) pthread_cond_wait(&s->changed, &s->mu);
+        if (!r) r = load_unlocked(s, name, path, o, err);
     }
     if (r) {
         r->refs++;
@@ -280,7 +299,8 @@ static int by_expiry_desc(const void *a, const void *b) {
 int sched_list(sched *s, sched_info *out, int max) {
     int n = 0;
     pthread_mutex_lock(&s->mu);
-    for (sched_runner *r = s->runners; r && n < max; r = r->next, n++) {
+    for (sched_runner *r = s->runners; r && n < max; r = r->next) {
+        if (r->loading) continue;
         snprintf(out[n].name, sizeof out[n].name, "%s", r->name);
         out[n].size = r->size;
         /* A runner in use expires keep_alive after its current request. */
@@ -288,6 +308,7 @@ int sched_list(sched *s, sched_info *out, int max) {
         out[n].expires_at = r->refs ? (r->keep_alive >= INT64_MAX - now ? INT64_MAX : now + r->keep_alive)
                                     : r->expires_at;
         out[n].context_length = model_n_ctx(r->m);
+        n++;
     }
     pthread_mutex_unlock(&s->mu);
     qsort(out, (size_t)n, sizeof *out, by_expiry_desc);

@@ -3,6 +3,8 @@
  * when load options change. */
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "check.h"
 #include "sched/sched.h"
 
@@ -81,8 +83,53 @@ static void check_lifecycle(void) {
     sched_free(s);
 }
 
+typedef struct racer {
+    sched *s;
+    const char *name, *path;
+    sched_runner *got;
+    pthread_barrier_t *start;
+} racer;
+
+static void *race_acquire(void *arg) {
+    racer *r = arg;
+    sched_load_opts o = {.num_ctx = 256};
+    int status;
+    oc_error err;
+    uint64_t load_ns;
+    pthread_barrier_wait(r->start);
+    r->got = sched_acquire(r->s, r->name, r->path, &o, &load_ns, &status, &err);
+    return NULL;
+}
+
+/* Loads happen outside the scheduler's lock: requests racing for one model
+ * share one load; a failing load next to them does not disturb them. */
+static void check_concurrent_loads(void) {
+    sched_config c = {.max_loaded = 3, .num_parallel = 1, .max_queue = 8, .default_keep_alive = 60000000000LL};
+    sched *s = sched_new(&c);
+    enum { N = 6 };
+    racer rs[N];
+    pthread_t th[N];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, N);
+    for (int i = 0; i < N; i++) {
+        rs[i] = (racer){.s = s, .name = i < 4 ? "a" : i == 4 ? "b" : "bad", .start = &start,
+                        .path = i == 5 ? "/nonexistent.gguf" : DEMO};
+        pthread_create(&th[i], NULL, race_acquire, &rs[i]);
+    }
+    for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
+    for (int i = 1; i < 4; i++) CHECK(rs[i].got == rs[0].got && rs[0].got != NULL);
+    CHECK(rs[4].got != NULL && rs[4].got != rs[0].got);
+    CHECK(rs[5].got == NULL);
+    sched_info info[8];
+    CHECK_EQ_INT(loaded(s, info), 2);
+    for (int i = 0; i < 5; i++) sched_release(s, rs[i].got, SCHED_KEEP_CURRENT);
+    sched_free(s);
+}
+
 int main(void) {
     check_durations();
     check_lifecycle();
+    check_concurrent_loads();
     return check_done();
 }
