@@ -11,6 +11,7 @@
 struct api_ctx {
     store *st;
     sched *sc;
+    char *replay; /* OLLAMA_TEST_REPLAY: fixed output for tests (NULL: off) */
 };
 
 /* "2025-10-17T23:14:07.414671Z" (UTC) or with the local offset. */
@@ -25,6 +26,7 @@ typedef struct api_model {
     store_model m;
     char **caps;
     int n_caps;
+    struct api_front *front; /* template choice and output parsing */
 } api_model;
 
 /* Parses and loads `name`; on failure answers res with the given texts
@@ -41,6 +43,24 @@ void api_capabilities_free(char **caps, int n);
  * "{{ .Prompt }}"). messages is an array of API message objects. */
 int api_render(const char *tmpl, const json_t *messages, const json_t *tools, const api_think *think,
                oc_buf *out, oc_error *err);
+
+/* The chat front end of a model (chatfront.c): template choice between
+ * the Go template and the GGUF Jinja chat_template, capabilities, and the
+ * output parser, as upstream decides them. */
+typedef struct api_front api_front;
+api_front *api_front_open(const store_model *m);
+void api_front_free(api_front *f);
+int api_front_capabilities(const api_front *f, const store_model *m, char ***out);
+/* True when prompts are rendered from the GGUF chat template. */
+bool api_front_uses_jinja(const api_front *f);
+const char *api_front_chat_template(const api_front *f);
+/* Renders messages: through go_template when given (a request's own
+ * template), else the model's chosen template. effort: the request's think
+ * level string, if it gave one (Jinja's reasoning_effort). */
+int api_front_render(const api_front *f, const char *go_template, const json_t *msgs, const json_t *tools,
+                     const api_think *think, const char *effort, oc_buf *out, oc_error *err);
+/* The output parser for a request (NULL: the output is all content). */
+chat_parser *api_front_parser(const api_front *f, const api_think *think, json_t *tools, const char *prompt);
 
 void api_handle_generate(server_request *req, server_response *res, void *ctx);
 void api_handle_chat(server_request *req, server_response *res, void *ctx);

@@ -14,10 +14,17 @@ api_ctx *api_ctx_new(struct store *st, struct sched *sc) {
     c->st = st;
     c->sc = sc;
     api_install_store_hooks(st);
+    /* Test hook: every generation emits this text instead of the model's,
+     * read once at start so a running server cannot be switched into it. */
+    const char *replay = getenv("OLLAMA_TEST_REPLAY");
+    if (replay && *replay) c->replay = oc_strdup(replay);
     return c;
 }
 
-void api_ctx_free(api_ctx *ctx) { free(ctx); }
+void api_ctx_free(api_ctx *ctx) {
+    if (ctx) free(ctx->replay);
+    free(ctx);
+}
 
 /* RFC 3339 with nanoseconds, trailing zeros of the fraction dropped. */
 static void format_time(struct timespec ts, bool utc, char *buf, size_t n) {
@@ -78,7 +85,8 @@ int api_model_open(api_ctx *ctx, const char *name, api_model *out, server_respon
     }
     store_name_display(&out->m.name, out->display, sizeof out->display);
     store_name_string(&out->m.name, out->canonical, sizeof out->canonical);
-    out->n_caps = api_capabilities(&out->m, &out->caps);
+    out->front = api_front_open(&out->m);
+    out->n_caps = api_front_capabilities(out->front, &out->m, &out->caps);
     return 0;
 }
 
@@ -86,6 +94,8 @@ void api_model_close(api_model *m) {
     store_model_free(&m->m);
     api_capabilities_free(m->caps, m->n_caps);
     m->caps = NULL;
+    api_front_free(m->front);
+    m->front = NULL;
 }
 
 bool api_model_has(const api_model *m, const char *cap) {
@@ -94,39 +104,11 @@ bool api_model_has(const api_model *m, const char *cap) {
     return false;
 }
 
-static void add_cap(char ***caps, int *n, const char *cap) {
-    for (int i = 0; i < *n; i++)
-        if (strcmp((*caps)[i], cap) == 0) return;
-    *caps = oc_realloc(*caps, (size_t)(*n + 1) * sizeof(char *));
-    (*caps)[(*n)++] = oc_strdup(cap);
-}
-
-/* store.md §8, without the Jinja-template and parser rules (they come with
- * the chat front end). */
+/* store.md §8, through the model's chat front end (chatfront.c). */
 int api_capabilities(const store_model *m, char ***out) {
-    char **caps = NULL;
-    int n = 0;
-    for (size_t i = 0; i < m->config.n_capabilities; i++) add_cap(&caps, &n, m->config.capabilities[i]);
-    if (m->model_path) {
-        gguf_file *f = gguf_open(m->model_path, NULL);
-        if (f) {
-            char *arch = gguf_get_string(f, "general.architecture"), key[160];
-            snprintf(key, sizeof key, "%s.pooling_type", arch ? arch : "");
-            add_cap(&caps, &n, gguf_get(f, key) ? "embedding" : "completion");
-            snprintf(key, sizeof key, "%s.vision.block_count", arch ? arch : "");
-            if (gguf_get(f, key)) add_cap(&caps, &n, "vision");
-            free(arch);
-            gguf_close(f);
-        }
-    }
-    if (m->n_projectors) add_cap(&caps, &n, "vision");
-    const char *t = m->template_text;
-    if (t && (strstr(t, ".Tools") || strstr(t, ".ToolCalls"))) add_cap(&caps, &n, "tools");
-    if (t && strstr(t, ".Suffix")) add_cap(&caps, &n, "insert");
-    if (t && (strstr(t, ".Thinking") || strstr(t, ".Think"))) add_cap(&caps, &n, "thinking");
-    const char *fam = m->config.model_family;
-    if (fam && (strcmp(fam, "gptoss") == 0 || strcmp(fam, "gpt-oss") == 0)) add_cap(&caps, &n, "thinking");
-    *out = caps;
+    api_front *f = api_front_open(m);
+    int n = api_front_capabilities(f, m, out);
+    api_front_free(f);
     return n;
 }
 

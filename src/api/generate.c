@@ -20,6 +20,10 @@ typedef struct gen_job {
     int n_prompt;
     oc_buf text;                 /* stream:false: the whole reply */
     json_t *final;               /* stream:false: the last object */
+    chat_parser *parser;         /* thinking / tool calls; NULL: all content */
+    chat_delta delta;            /* what the parser made of the latest piece */
+    oc_buf thinking;             /* stream:false: all thinking */
+    json_t *calls;               /* stream:false: all tool calls */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done, cancel;
@@ -34,24 +38,31 @@ static json_t *chunk_base(const gen_job *j) {
     return o;
 }
 
-static void set_text(json_t *o, bool chat, const char *text) {
+/* content, and thinking and tool calls when there are any (calls are a
+ * chat message's only; generate has no tools). */
+static void set_message(json_t *o, bool chat, const char *text, const char *thinking, json_t *calls) {
     if (chat) {
         json_t *msg = json_object();
         json_object_set_new(msg, "role", json_string("assistant"));
         json_object_set_new(msg, "content", json_string(text));
+        if (thinking && *thinking) json_object_set_new(msg, "thinking", json_string(thinking));
+        if (json_array_size(calls)) json_object_set(msg, "tool_calls", calls);
         json_object_set_new(o, "message", msg);
     } else {
         json_object_set_new(o, "response", json_string(text));
+        if (thinking && *thinking) json_object_set_new(o, "thinking", json_string(thinking));
     }
 }
+
+static void set_text(json_t *o, bool chat, const char *text) { set_message(o, chat, text, NULL, NULL); }
 
 static void set_int_nonzero(json_t *o, const char *key, int64_t v) {
     if (v) json_object_set_new(o, key, json_integer(v));
 }
 
-static json_t *final_chunk(gen_job *j, const engine_result *r, const char *text) {
+static json_t *final_chunk(gen_job *j, const engine_result *r, const char *text, const char *thinking, json_t *calls) {
     json_t *o = chunk_base(j);
-    set_text(o, j->chat, text);
+    set_message(o, j->chat, text, thinking, calls);
     json_object_set_new(o, "done", json_true());
     json_object_set_new(o, "done_reason", json_string(r->done_reason));
     if (!j->chat && r->context) {
@@ -70,37 +81,60 @@ static json_t *final_chunk(gen_job *j, const engine_result *r, const char *text)
 
 static void job_free(gen_job *j) {
     oc_buf_free(&j->text);
+    chat_parser_free(j->parser);
+    chat_delta_free(&j->delta);
+    oc_buf_free(&j->thinking);
+    json_decref(j->calls);
     json_decref(j->final);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j);
 }
 
-/* Runs on the engine's thread. */
+/* One piece through the output parser (if any) into j->delta. */
+static void parse_piece(gen_job *j, const char *text, size_t len, bool last) {
+    chat_delta_clear(&j->delta);
+    if (!j->parser) return oc_buf_append(&j->delta.content, text, len);
+    chat_parser_add(j->parser, text, len, &j->delta);
+    if (last) chat_parser_finish(j->parser, &j->delta);
+}
+
+/* stream:false keeps everything for the one answer. */
+static void collect(gen_job *j) {
+    oc_buf_append(&j->text, j->delta.content.data, j->delta.content.len);
+    oc_buf_append(&j->thinking, j->delta.thinking.data, j->delta.thinking.len);
+    json_array_extend(j->calls, j->delta.calls);
+}
+
+/* Runs on the engine's thread. Pieces that give neither content, thinking
+ * nor calls (held back by the parser) send nothing. */
 static bool on_piece(void *user, const char *text, size_t len, const engine_result *final) {
     gen_job *j = user;
+    parse_piece(j, text, len, final != NULL);
     if (!final) {
         if (!j->w) {
-            oc_buf_append(&j->text, text, len);
+            collect(j);
             return !j->cancel;
         }
+        if (!j->delta.content.len && !j->delta.thinking.len && !json_array_size(j->delta.calls)) return true;
         json_t *o = chunk_base(j);
-        char *piece = oc_strndup(text, len);
-        set_text(o, j->chat, piece);
-        free(piece);
+        set_message(o, j->chat, j->delta.content.data, j->delta.thinking.data, j->delta.calls);
         json_object_set_new(o, "done", json_false());
         return server_stream_write_json(j->w, o);
     }
     sched_release(j->ctx->sc, j->runner, j->keep_alive);
     if (j->w) {
         if (final->error) server_stream_error(j->w, 500, final->error);
-        else server_stream_write_json(j->w, final_chunk(j, final, ""));
+        else
+            server_stream_write_json(j->w, final_chunk(j, final, j->delta.content.data, j->delta.thinking.data,
+                                                       j->delta.calls));
         server_stream_end(j->w);
         job_free(j);
         return true;
     }
+    collect(j);
     pthread_mutex_lock(&j->mu);
-    j->final = final->error ? NULL : final_chunk(j, final, j->text.data ? j->text.data : "");
+    j->final = final->error ? NULL : final_chunk(j, final, j->text.data, j->thinking.data, j->calls);
     if (final->error) oc_buf_clear(&j->text), oc_buf_puts(&j->text, final->error);
     j->done = true;
     pthread_cond_signal(&j->cv);
@@ -138,6 +172,9 @@ typedef struct gen_request {
     bool truncate, shift;  /* both default true */
     uint64_t t_arrival;
     const json_t *context; /* generate's deprecated context tokens */
+    const api_think *think;
+    json_t *tools;          /* chat's declared tools (NULL: none) */
+    const char *prompt;     /* the rendered prompt (the parser looks at its end) */
 } gen_request;
 
 /* A prompt that does not fit: the first num_keep tokens (and BOS) stay and
@@ -188,6 +225,11 @@ static gen_job *job_new(gen_request *g, sched_runner *r, uint64_t load_ns, int n
     j->t_arrival = g->t_arrival;
     j->load_ns = load_ns;
     j->n_prompt = n_prompt;
+    oc_buf_puts(&j->text, "");
+    oc_buf_puts(&j->thinking, "");
+    j->calls = json_array();
+    chat_delta_init(&j->delta);
+    j->parser = api_front_parser(g->model->front, g->think, g->tools, g->prompt);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     return j;
@@ -215,11 +257,29 @@ static void respond_done(gen_request *g, const char *reason) {
     server_respond_json(g->res, 200, o);
 }
 
+/* OLLAMA_TEST_REPLAY: the fixed text instead of the model's output, cut
+ * into pieces of 1, 2, 3 ... bytes (whole UTF-8 characters) so that the
+ * stream parsers see tags split, on this thread instead of the engine's. */
+static void replay(gen_job *j, const char *text) {
+    size_t n = strlen(text), k = 0;
+    int pieces = 0;
+    for (size_t i = 0; i < n; i += k, pieces++) {
+        k = 1 + (size_t)pieces % 3;
+        if (k > n - i) k = n - i;
+        while (i + k < n && ((unsigned char)text[i + k] & 0xC0) == 0x80) k++;
+        if (!on_piece(j, text + i, k, NULL)) break;
+    }
+    engine_result r = {.done_reason = "stop", .eval_count = pieces};
+    on_piece(j, "", 0, &r);
+}
+
 static void generate_prompt(gen_request *g, sched_runner *r, uint64_t load_ns, const char *prompt) {
     model *m = sched_runner_model(r);
     int32_t *ids = NULL;
     const char *why = "prompt is empty";
+    oc_log(OC_LOG_DEBUG, "%s request prompt=%s", g->chat ? "chat" : "generate", prompt);
     int n = tokenize(g, m, prompt, &ids, &why);
+    g->prompt = prompt;
     if (n <= 0) {
         sched_release(g->ctx->sc, r, g->keep_alive);
         free(ids);
@@ -232,7 +292,10 @@ static void generate_prompt(gen_request *g, sched_runner *r, uint64_t load_ns, c
                          .n_stop = g->opts.n_stop, .num_keep = g->opts.num_keep, .no_shift = !g->shift};
     if (g->stream) j->w = server_stream_begin(g->res, NULL);
     oc_error err;
-    if (engine_submit(sched_runner_engine(r), &er, on_piece, j, &err) != 0) {
+    if (g->ctx->replay) {
+        replay(j, g->ctx->replay);
+        if (!g->stream) wait_and_respond(j, g->req, g->res);
+    } else if (engine_submit(sched_runner_engine(r), &er, on_piece, j, &err) != 0) {
         sched_release(g->ctx->sc, r, g->keep_alive);
         if (j->w) server_stream_error(j->w, 400, err.msg), server_stream_end(j->w);
         else server_respond_error(g->res, 400, "%s", err.msg);
@@ -319,6 +382,8 @@ static void generate(gen_request *g, const json_t *body) {
     }
     api_think think;
     if (check_think(g, body, &think)) return;
+    g->think = &think;
+    const char *effort = json_is_string(json_object_get(body, "think")) ? think.level : NULL;
     if (!api_model_has(g->model, "completion")) {
         server_respond_error(g->res, 400, "\"%s\" does not support generate", g->model->requested);
         return;
@@ -337,7 +402,7 @@ static void generate(gen_request *g, const json_t *body) {
         const char *tmpl = json_string_value(json_object_get(body, "template"));
         json_t *msgs = generate_messages(g, body);
         oc_error err;
-        int rc = api_render(tmpl ? tmpl : g->model->m.template_text, msgs, NULL, &think, &rendered, &err);
+        int rc = api_front_render(g->model->front, tmpl, msgs, NULL, &think, effort, &rendered, &err);
         json_decref(msgs);
         if (rc) {
             server_respond_error(g->res, 500, "%s", err.msg);
@@ -413,8 +478,8 @@ static int count_tokens(model *m, const char *text) {
 
 /* A conversation longer than the context loses its oldest messages (system
  * messages and the last message stay), as upstream's chatPrompt does. */
-static int truncate_messages(model *m, const char *tmpl, const json_t *msgs, const json_t *tools, const api_think *think,
-                             oc_buf *rendered, oc_error *err) {
+static int truncate_messages(model *m, const api_front *front, const json_t *msgs, const json_t *tools,
+                             const api_think *think, const char *effort, oc_buf *rendered, oc_error *err) {
     size_t last = json_array_size(msgs) - 1;
     if (count_tokens(m, rendered->data ? rendered->data : "") <= model_n_ctx(m)) return 0;
     for (size_t i = 1; i <= last; i++) {
@@ -424,7 +489,7 @@ static int truncate_messages(model *m, const char *tmpl, const json_t *msgs, con
             if (j >= i || (role && strcmp(role, "system") == 0)) json_array_append(kept, json_array_get(msgs, j));
         }
         oc_buf out = {0};
-        int rc = api_render(tmpl, kept, tools, think, &out, err);
+        int rc = api_front_render(front, NULL, kept, tools, think, effort, &out, err);
         json_decref(kept);
         if (rc) return oc_buf_free(&out), -1;
         if (count_tokens(m, out.data ? out.data : "") <= model_n_ctx(m) || i == last) {
@@ -446,6 +511,8 @@ static void chat(gen_request *g, const json_t *body) {
     }
     api_think think;
     if (check_think(g, body, &think)) return;
+    g->think = &think;
+    const char *effort = json_is_string(json_object_get(body, "think")) ? think.level : NULL;
     if (!api_model_has(g->model, "completion")) {
         server_respond_error(g->res, 400, "\"%s\" does not support chat", g->model->requested);
         return;
@@ -455,6 +522,7 @@ static void chat(gen_request *g, const json_t *body) {
         server_respond_error(g->res, 400, "%s does not support tools", g->model->canonical);
         return;
     }
+    if (json_array_size(tools)) g->tools = (json_t *)tools;
     size_t i;
     json_t *m;
     json_array_foreach(req_msgs, i, m) if (json_array_size(json_object_get(m, "images")) && !api_model_has(g->model, "vision")) {
@@ -464,7 +532,7 @@ static void chat(gen_request *g, const json_t *body) {
     oc_buf rendered = {0};
     json_t *msgs = n_msgs ? chat_messages(g, req_msgs) : NULL;
     oc_error err;
-    if (msgs && api_render(g->model->m.template_text, msgs, tools, &think, &rendered, &err)) {
+    if (msgs && api_front_render(g->model->front, NULL, msgs, tools, &think, effort, &rendered, &err)) {
         server_respond_error(g->res, 500, "%s", err.msg);
         json_decref(msgs);
         return oc_buf_free(&rendered);
@@ -475,7 +543,7 @@ static void chat(gen_request *g, const json_t *body) {
         sched_release(g->ctx->sc, r, g->keep_alive);
         respond_done(g, "load");
     } else if (r && g->truncate &&
-               truncate_messages(sched_runner_model(r), g->model->m.template_text, msgs, tools, &think, &rendered, &err)) {
+               truncate_messages(sched_runner_model(r), g->model->front, msgs, tools, &think, effort, &rendered, &err)) {
         sched_release(g->ctx->sc, r, g->keep_alive);
         server_respond_error(g->res, 500, "%s", err.msg);
     } else if (r) {

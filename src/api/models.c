@@ -140,7 +140,9 @@ void api_handle_show(server_request *req, server_response *res, void *ctx) {
     char *mf = store_model_modelfile(m, system, params), *ptext = store_params_text(params);
     set_str(o, "modelfile", mf);
     set_str(o, "parameters", ptext);
-    set_str(o, "template", m->template_text);
+    /* A model rendered natively shows its GGUF Jinja template (store.md §5). */
+    set_str(o, "template", m->template_text ? m->template_text
+                           : api_front_uses_jinja(am.front) ? api_front_chat_template(am.front) : NULL);
     set_str(o, "system", system ? system : m->system);
     json_object_set_new(o, "details", details_of(&m->config, m->parent_model, false));
     if (m->n_messages) {

@@ -1,0 +1,308 @@
+/* api: the chat front end of a model, as upstream decides it per model —
+ * which template renders the prompt (the Modelfile's Go template, or the
+ * GGUF's Jinja chat_template when there is none or it offers more), the
+ * capabilities that follow (store.md §8), and which output parser turns
+ * the model's text into content, thinking and tool calls
+ * (capabilities.md §1). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "gguf/gguf.h"
+
+/* Built-in parsers (config `parser`) we read with the generic machinery. */
+typedef struct builtin {
+    const char *name;
+    bool tools, thinking, started;
+    const char *open, *close;
+    int kind;
+    const char *tag;
+} builtin;
+
+static const builtin BUILTINS[] = {
+    {"qwen3", true, false, false, NULL, NULL, CHAT_TOOLS_TAG, "<tool_call>"},
+    {"qwen3-thinking", true, true, true, "<think>", "</think>", CHAT_TOOLS_TAG, "<tool_call>"},
+    {"qwen3.5", true, true, false, "<think>", "</think>", CHAT_TOOLS_TAG, "<tool_call>"},
+    {"ornith", true, true, false, "<think>", "</think>", CHAT_TOOLS_TAG, "<tool_call>"},
+    {"qwen3-coder", true, false, false, NULL, NULL, CHAT_TOOLS_QWEN3_CODER, NULL},
+    {"qwen3-vl-instruct", true, false, false, NULL, NULL, CHAT_TOOLS_TAG, "<tool_call>"},
+    {"qwen3-vl-thinking", true, true, true, "<think>", "</think>", CHAT_TOOLS_TAG, "<tool_call>"},
+    {"ministral", true, true, false, "[THINK]", "[/THINK]", CHAT_TOOLS_TAG, "[TOOL_CALLS]"},
+    {"deepseek3", true, true, true, "<think>", "</think>", CHAT_TOOLS_TAG, "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>"},
+    {"cogito", true, true, false, "<think>", "</think>", CHAT_TOOLS_TAG, "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>"},
+    {"nemotron-3-nano", true, true, false, "<think>", "</think>", CHAT_TOOLS_TAG, "<tool_call>"},
+    {"nemotron-3.5-nano", true, true, false, "<think>", "</think>", CHAT_TOOLS_TAG, "<tool_call>"},
+    {"olmo3-think", false, true, true, "<think>", "</think>", CHAT_TOOLS_NONE, NULL},
+    {"cohere", true, true, false, "<|START_THINKING|>", "<|END_THINKING|>", CHAT_TOOLS_TAG, "<|START_ACTION|>"},
+    {"harmony", true, true, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
+    {"passthrough", false, false, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
+};
+
+static const builtin *builtin_for(const char *name) {
+    for (size_t i = 0; name && i < sizeof BUILTINS / sizeof *BUILTINS; i++)
+        if (!strcmp(BUILTINS[i].name, name)) return &BUILTINS[i];
+    return NULL;
+}
+
+struct api_front {
+    bool has_go, has_chat, use_go, harmony;
+    gotmpl *go;          /* the Modelfile template, parsed (NULL: none or invalid) */
+    char *go_text;       /* its text (NULL: none) */
+    char *chat_template; /* tokenizer.chat_template */
+    char *bos, *eos;
+    char *arch;
+    bool embedding, vision, audio;
+    const builtin *parser;
+    bool renderer, parser_set;
+};
+
+static void add_cap(char ***caps, int *n, const char *cap) {
+    for (int i = 0; i < *n; i++)
+        if (!strcmp((*caps)[i], cap)) return;
+    *caps = oc_realloc(*caps, (size_t)(*n + 1) * sizeof(char *));
+    (*caps)[(*n)++] = oc_strdup(cap);
+}
+
+static char *token_text(gguf_file *f, const char *id_key) {
+    const gguf_value *toks = gguf_get(f, "tokenizer.ggml.tokens");
+    int64_t id = gguf_get_int(f, id_key, -1);
+    if (!toks || toks->type != GGUF_TYPE_ARRAY || toks->arr.type != GGUF_TYPE_STRING || id < 0 ||
+        (uint64_t)id >= toks->arr.n)
+        return oc_strdup("");
+    return oc_strndup(toks->arr.strs[id].data, toks->arr.strs[id].len);
+}
+
+static void read_gguf(api_front *f, const store_model *m) {
+    const char *fmt = m->config.model_format;
+    if (!m->model_path || (fmt && *fmt && strcmp(fmt, "gguf") != 0)) return;
+    gguf_file *g = gguf_open(m->model_path, NULL);
+    if (!g) return;
+    f->arch = gguf_get_string(g, "general.architecture");
+    char key[200];
+    const char *a = f->arch ? f->arch : "";
+    snprintf(key, sizeof key, "%s.pooling_type", a);
+    f->embedding = gguf_get(g, key) != NULL;
+    snprintf(key, sizeof key, "%s.vision.block_count", a);
+    f->vision = gguf_get(g, key) != NULL;
+    snprintf(key, sizeof key, "%s.audio.block_count", a);
+    f->audio = gguf_get(g, key) != NULL;
+    f->chat_template = gguf_get_string(g, "tokenizer.chat_template");
+    if (f->chat_template && !*f->chat_template) free(f->chat_template), f->chat_template = NULL;
+    f->bos = token_text(g, "tokenizer.ggml.bos_token_id");
+    f->eos = token_text(g, "tokenizer.ggml.eos_token_id");
+    gguf_close(g);
+}
+
+/* OLLAMA_GO_TEMPLATE as Go's strconv.ParseBool: 1 true, 0 false, -1 unset. */
+static int go_template_env(void) {
+    const char *v = getenv("OLLAMA_GO_TEMPLATE");
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"}, *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (int i = 0; v && i < 6; i++) {
+        if (!strcmp(v, yes[i])) return 1;
+        if (!strcmp(v, no[i])) return 0;
+    }
+    return -1;
+}
+
+enum { SRC_SELECTED, SRC_GO, SRC_CHAT };
+
+static bool ollama_rendered(const api_front *f, const store_model *m) {
+    return (m->config.renderer && *m->config.renderer) || (m->config.parser && *m->config.parser) || f->harmony ||
+           f->use_go;
+}
+
+static void go_caps(const api_front *f, char ***caps, int *n) {
+    char **vars = NULL;
+    size_t nv = 0;
+    oc_error err;
+    if (!f->go || gotmpl_vars(f->go, &vars, &nv, &err)) return;
+    for (size_t i = 0; i < nv; i++) {
+        if (!strcmp(vars[i], "tools")) add_cap(caps, n, "tools");
+        if (!strcmp(vars[i], "suffix")) add_cap(caps, n, "insert");
+    }
+    gotmpl_vars_free(vars, nv);
+    char *open, *close;
+    gotmpl_think_tags(f->go, &open, &close);
+    if (*open && *close) add_cap(caps, n, "thinking");
+    free(open), free(close);
+}
+
+/* upstream's capabilitiesForTemplate: the list in its order, for the
+ * template actually selected or for one of the two candidates. */
+static int caps_for(const api_front *f, const store_model *m, int src, char ***out) {
+    char **caps = NULL;
+    int n = 0;
+    for (size_t i = 0; i < m->config.n_capabilities; i++) add_cap(&caps, &n, m->config.capabilities[i]);
+    if (f->arch) {
+        if (f->chat_template && ((src == SRC_SELECTED && !ollama_rendered(f, m)) || src == SRC_CHAT)) {
+            if (chat_jinja_has_tools(f->chat_template)) add_cap(&caps, &n, "tools");
+            if (chat_jinja_has_thinking(f->chat_template)) add_cap(&caps, &n, "thinking");
+        }
+        add_cap(&caps, &n, f->embedding ? "embedding" : "completion");
+        if (f->vision) add_cap(&caps, &n, "vision");
+        if (f->audio) add_cap(&caps, &n, "audio");
+    }
+    if (m->n_projectors) add_cap(&caps, &n, "vision");
+    bool templ = src == SRC_GO ? f->has_go : src == SRC_SELECTED ? !(f->has_go && !f->use_go) : false;
+    if (templ) go_caps(f, &caps, &n);
+    if (f->parser && f->parser->tools) add_cap(&caps, &n, "tools");
+    if (f->parser && f->parser->thinking) add_cap(&caps, &n, "thinking");
+    const char *fam = m->config.model_family;
+    if (fam && (!strcmp(fam, "gptoss") || !strcmp(fam, "gpt-oss"))) add_cap(&caps, &n, "thinking");
+    *out = caps;
+    return n;
+}
+
+static bool has(char **caps, int n, const char *c) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(caps[i], c)) return true;
+    return false;
+}
+
+/* upstream's shouldPreferChatTemplate. */
+static bool prefer_chat(const api_front *f, const store_model *m) {
+    char **gc, **cc;
+    int ng = caps_for(f, m, SRC_GO, &gc), nc = caps_for(f, m, SRC_CHAT, &cc);
+    bool go_rt = f->go && gotmpl_tool_round_trip(f->go), chat_rt = chat_jinja_tool_round_trip(f->chat_template);
+    bool prefer;
+    if (nc > ng) {
+        prefer = !go_rt || chat_rt;
+    } else {
+        bool same = nc == ng;
+        for (int i = 0; same && i < nc; i++) same = has(gc, ng, cc[i]);
+        prefer = same && has(cc, nc, "tools") && has(gc, ng, "tools") && chat_rt && !go_rt;
+    }
+    api_capabilities_free(gc, ng);
+    api_capabilities_free(cc, nc);
+    return prefer;
+}
+
+api_front *api_front_open(const store_model *m) {
+    api_front *f = oc_calloc(1, sizeof *f);
+    read_gguf(f, m);
+    f->has_chat = f->chat_template != NULL;
+    f->has_go = m->template_text != NULL;
+    f->go_text = m->template_text ? oc_strdup(m->template_text) : NULL;
+    if (f->has_go) {
+        oc_error err;
+        f->go = gotmpl_parse("", m->template_text, &err);
+        if (!f->go) oc_log(OC_LOG_WARN, "model template contains errors error=\"%s\"", err.msg);
+    }
+    f->parser = builtin_for(m->config.parser);
+    f->renderer = m->config.renderer && *m->config.renderer;
+    f->parser_set = m->config.parser && *m->config.parser;
+    const char *fam = m->config.model_family, *t = m->template_text;
+    f->harmony = fam && (!strcmp(fam, "gptoss") || !strcmp(fam, "gpt-oss")) && t && strstr(t, "<|start|>") &&
+                 strstr(t, "<|end|>");
+    int env = go_template_env();
+    bool builtin = f->renderer || (m->config.parser && *m->config.parser) || f->harmony;
+    if (f->has_go)
+        f->use_go = env >= 0 ? env == 1
+                             : !(f->has_chat && !builtin && prefer_chat(f, m));
+    return f;
+}
+
+void api_front_free(api_front *f) {
+    if (!f) return;
+    gotmpl_free(f->go);
+    free(f->go_text);
+    free(f->chat_template), free(f->bos), free(f->eos), free(f->arch);
+    free(f);
+}
+
+int api_front_capabilities(const api_front *f, const store_model *m, char ***out) {
+    return caps_for(f, m, SRC_SELECTED, out);
+}
+
+/* Native (Jinja) rendering: nothing of Ollama's own applies. A built-in
+ * renderer we do not have falls back to the GGUF template too. */
+bool api_front_uses_jinja(const api_front *f) {
+    return f->has_chat && !f->use_go && !f->harmony && (f->renderer || !f->parser_set);
+}
+
+const char *api_front_chat_template(const api_front *f) { return f->chat_template; }
+
+/* ---- rendering ---- */
+
+/* A message as Hugging Face templates expect it: tool_calls (arguments as
+ * objects), tool_call_id, name for tool results, reasoning_content. */
+static json_t *jinja_message(const json_t *m) {
+    json_t *o = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)m, k, v) {
+        if (!strcmp(k, "images")) continue; /* (k drives the iteration: rename in a copy) */
+        const char *name = !strcmp(k, "thinking") ? "reasoning_content" : !strcmp(k, "tool_name") ? "name" : k;
+        json_object_set(o, name, v);
+    }
+    json_t *calls = json_object_get(o, "tool_calls");
+    size_t i;
+    json_t *c;
+    json_array_foreach(calls, i, c) if (!json_object_get(c, "type")) json_object_set_new(c, "type", json_string("function"));
+    return o;
+}
+
+static int render_jinja(const api_front *f, const json_t *msgs, const json_t *tools, const api_think *think,
+                        const char *effort, oc_buf *out, oc_error *err) {
+    jinja_template *t = jinja_parse(f->chat_template, err);
+    if (!t) return oc_error_prefix(err, "chat template"), -1;
+    json_t *ctx = json_object(), *ms = json_array();
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) json_array_append_new(ms, jinja_message(m));
+    json_object_set_new(ctx, "messages", ms);
+    if (json_array_size(tools)) json_object_set_new(ctx, "tools", json_deep_copy(tools));
+    json_object_set_new(ctx, "add_generation_prompt", json_true());
+    json_object_set_new(ctx, "bos_token", json_string(f->bos ? f->bos : ""));
+    json_object_set_new(ctx, "eos_token", json_string(f->eos ? f->eos : ""));
+    if (think && think->set) {
+        json_object_set_new(ctx, "enable_thinking", json_boolean(think->enabled));
+        if (effort && *effort) json_object_set_new(ctx, "reasoning_effort", json_string(effort));
+    }
+    int rc = jinja_render(t, ctx, out, err);
+    if (rc) oc_error_prefix(err, "chat template");
+    json_decref(ctx);
+    jinja_free(t);
+    return rc;
+}
+
+int api_front_render(const api_front *f, const char *go_template, const json_t *msgs, const json_t *tools,
+                     const api_think *think, const char *effort, oc_buf *out, oc_error *err) {
+    if (!go_template && api_front_uses_jinja(f)) return render_jinja(f, msgs, tools, think, effort, out, err);
+    return api_render(go_template ? go_template : f->go_text, msgs, tools, think, out, err);
+}
+
+/* ---- output parsing ---- */
+
+static bool ends_with_tag(const char *prompt, const char *tag) {
+    size_t n = prompt ? strlen(prompt) : 0, lt = strlen(tag);
+    while (n && strchr(" \t\n\r\v\f", prompt[n - 1])) n--;
+    return lt && n >= lt && !memcmp(prompt + n - lt, tag, lt);
+}
+
+chat_parser *api_front_parser(const api_front *f, const api_think *think, json_t *tools, const char *prompt) {
+    bool want_tools = json_array_size(tools) > 0, thinking = think && think->enabled;
+    chat_parser_opts o = {.tool_list = tools};
+    char *open = NULL, *close = NULL, *tag = NULL;
+    if (f->harmony || (f->parser && !strcmp(f->parser->name, "harmony"))) {
+        o.harmony = true;
+    } else if (f->parser) {
+        if (thinking && f->parser->thinking) o.think_open = f->parser->open, o.think_close = f->parser->close;
+        o.think_started = f->parser->started;
+        if (want_tools && f->parser->tools) o.tools = f->parser->kind, o.tool_tag = f->parser->tag;
+    } else if (api_front_uses_jinja(f)) {
+        if (thinking && chat_jinja_has_thinking(f->chat_template)) o.think_open = "<think>", o.think_close = "</think>";
+        if (want_tools) o.tools = chat_jinja_tool_format(f->chat_template, &o.tool_tag);
+    } else if (f->go) {
+        if (thinking) {
+            gotmpl_think_tags(f->go, &open, &close);
+            o.think_open = open, o.think_close = close;
+        }
+        if (want_tools) o.tools = CHAT_TOOLS_TAG, o.tool_tag = tag = gotmpl_tool_tag(f->go);
+    }
+    if (o.think_open && *o.think_open && ends_with_tag(prompt, o.think_open)) o.think_started = true;
+    bool any = o.harmony || o.tools != CHAT_TOOLS_NONE || (o.think_open && *o.think_open && o.think_close && *o.think_close);
+    chat_parser *p = any ? chat_parser_new(&o) : NULL;
+    free(open), free(close), free(tag);
+    return p;
+}
