@@ -162,8 +162,8 @@ static void test_pull_between_stores(void) {
     store_name na, nb;
     store_name_parse("demo", &na, NULL);
     store_name_parse(name, &nb, NULL);
-    char *da, *db;
-    size_t la, lb;
+    char *da = NULL, *db = NULL;
+    size_t la = 0, lb = 0;
     CHECK(store_manifest_read_raw(a, &na, &da, &la, NULL) == 0 && store_manifest_read_raw(b, &nb, &db, &lb, NULL) == 0);
     CHECK(la == lb && memcmp(da, db, la) == 0);
     free(da), free(db);
