@@ -10,8 +10,8 @@
 
 #include "model/model_internal.h"
 
-static const char *const ARCHS[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3",
-                                       "gemma-embedding"};
+static const char *const ARCHS[] = {"llama", "mistral", "qwen2", "qwen3", "qwen3moe", "gemma", "gemma2", "gemma3",
+                                    "phi3", "gemma-embedding", "gpt-oss"};
 
 bool model_arch_supported(const char *arch) {
     for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
@@ -79,10 +79,54 @@ static void gemma_hparams(model *m) {
     }
 }
 
+/* YaRN (gpt-oss): rotation interpolated by rope_scale below the
+ * correction dimensions, extrapolated above, as ggml computes them. */
+static void yarn_hparams(model *m, float factor) {
+    model_hparams *hp = &m->hp;
+    hp->rope_yarn = true;
+    hp->rope_scale = factor;
+    hp->n_ctx_orig = (int)key_float(m, "rope.scaling.original_context_length", hp->n_ctx_train);
+    const float beta[2] = {32.0f, 1.0f};
+    for (int i = 0; i < 2; i++) {
+        float d = (float)hp->n_rot * logf((float)hp->n_ctx_orig / (beta[i] * 2 * (float)M_PI)) / (2 * logf(hp->rope_base));
+        hp->yarn_corr[i] = i == 0 ? fmaxf(0, floorf(d)) : fminf((float)hp->n_rot - 1, ceilf(d));
+    }
+}
+
+static int moe_hparams(model *m, oc_error *err) {
+    model_hparams *hp = &m->hp;
+    hp->n_expert = (int)key_float(m, "expert_count", 0);
+    hp->n_expert_used = (int)key_float(m, "expert_used_count", 0);
+    hp->n_ff_exp = (int)key_float(m, "expert_feed_forward_length", hp->n_ff);
+    if (hp->n_expert == 0) return 0;
+    if (hp->n_expert < 0 || hp->n_expert > 1024 || hp->n_expert_used <= 0 || hp->n_expert_used > hp->n_expert ||
+        hp->n_ff_exp <= 0 || hp->n_ff_exp > 1 << 20)
+        return oc_fail(err, "invalid experts (%d, %d used, feed-forward %d)", hp->n_expert, hp->n_expert_used, hp->n_ff_exp);
+    hp->moe_softmax_topk = hp->moe_oai_act = is(m, "gpt-oss");
+    return 0;
+}
+
+static void gptoss_hparams(model *m) {
+    model_hparams *hp = &m->hp;
+    hp->n_swa = (int)key_float(m, "attention.sliding_window", 128);
+    hp->swa_pattern = 2;
+    hp->rope_base_swa = hp->rope_base;
+    hp->rope_scale_swa = hp->rope_scale;
+}
+
 int model_arch_hparams(model *m, oc_error *err) {
     model_hparams *hp = &m->hp;
     const char *a = hp->arch;
-    hp->rope_neox = is(m, "qwen2") || is(m, "qwen3") || strncmp(a, "gemma", 5) == 0 || is(m, "phi3");
+    hp->rope_neox = is(m, "qwen2") || strncmp(a, "qwen3", 5) == 0 || strncmp(a, "gemma", 5) == 0 || is(m, "phi3") ||
+                    is(m, "gpt-oss");
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+    char *scaling = gguf_get_string(m->gguf, key);
+    float factor = (float)key_float(m, "rope.scaling.factor", 0);
+    if (scaling && strcmp(scaling, "yarn") == 0 && factor > 1) yarn_hparams(m, factor);
+    free(scaling);
+    if (moe_hparams(m, err)) return -1;
+    if (is(m, "gpt-oss")) gptoss_hparams(m);
     if (strncmp(a, "gemma", 5) == 0) gemma_hparams(m);
     if (is(m, "phi3")) {
         hp->n_ctx_orig = (int)key_float(m, "rope.scaling.original_context_length", hp->n_ctx_train);
@@ -101,7 +145,9 @@ int model_arch_bind_layer(model *m, int il, oc_error *err) {
     layer *L = &m->layers[il];
     char name[96];
     bool g3 = is(m, "gemma3") || is(m, "gemma-embedding");
-    bool qk = is(m, "qwen3") || g3, post = is(m, "gemma2") || g3;
+    bool qk = strncmp(hp->arch, "qwen3", 5) == 0 || g3, post = is(m, "gemma2") || g3;
+    if (is(m, "gpt-oss") && model_bind_vector(m, &L->attn_sinks, NAME("attn_sinks.weight"), hp->n_head, false, err))
+        return -1;
     if (qk && (model_bind_vector(m, &L->q_norm, NAME("attn_q_norm.weight"), hp->head_dim, false, err) ||
                model_bind_vector(m, &L->k_norm, NAME("attn_k_norm.weight"), hp->head_dim, false, err)))
         return -1;

@@ -68,16 +68,36 @@ static void task_silu(void *ctx, int ith, int nth) {
 
 /* cos/sin per token and frequency, computed as ggml does (theta advanced by
  * repeated multiplication in float) so logits match llama.cpp closely. */
+/* YaRN: pair i's angle mixes interpolation (th) and extrapolation
+ * (theta) by a ramp between the correction dimensions. */
+static float yarn_angle(const model_hparams *hp, float th, float theta, int i) {
+    float y = ((float)i - hp->yarn_corr[0]) / fmaxf(0.001f, hp->yarn_corr[1] - hp->yarn_corr[0]);
+    float ramp = 1 - fminf(1, fmaxf(0, y));
+    return th * (1 - ramp) + theta * ramp;
+}
+
+/* The cos/sin scale: phi3's attention factor, or YaRN's magnitude
+ * correction (llama.cpp's context factor times ggml's, which cancel to
+ * 1 + 0.1 ln(scale) up to rounding). */
+static float rope_mscale(const model_hparams *hp, float freq_scale) {
+    float ms = hp->rope_attn_factor > 0 ? hp->rope_attn_factor : 1.0f;
+    if (!hp->rope_yarn) return ms;
+    float factor = 1.0f / freq_scale;
+    ms *= (0.1f * logf(factor) + 1.0f) * (1.0f / (1.0f + 0.1f * logf(factor)));
+    return ms * (1.0f + 0.1f * logf(1.0f / freq_scale));
+}
+
 static void rope_table(const model *m, const model_batch *b, float base, float scale, float *cos_out, float *sin_out) {
     const model_hparams *hp = &m->hp;
     int half = hp->n_rot / 2;
     float theta_scale = powf(base, -2.0f / (float)hp->n_rot);
-    float freq_scale = 1.0f / scale, mscale = hp->rope_attn_factor > 0 ? hp->rope_attn_factor : 1.0f;
+    float freq_scale = 1.0f / scale, mscale = rope_mscale(hp, freq_scale);
     for (int t = 0; t < b->n; t++) {
         float theta = (float)b->pos[t];
         for (int i = 0; i < half; i++) {
             float ff = m->rope_freqs ? m->rope_freqs[i] : 1.0f;
             float th = freq_scale * (theta / ff);
+            if (hp->rope_yarn) th = yarn_angle(hp, th, theta / ff, i);
             cos_out[(size_t)t * half + i] = cosf(th) * mscale;
             sin_out[(size_t)t * half + i] = sinf(th) * mscale;
             theta *= theta_scale;
@@ -140,16 +160,28 @@ static void softcap(float *x, int n, float cap) {
     for (int i = 0; i < n; i++) x[i] = tanhf(x[i] / cap) * cap;
 }
 
+/* gpt-oss: softmax with one extra logit (the head's sink) that takes
+ * probability but adds no value. */
+static void softmax_sink(float *x, int n, float sink) {
+    float max = sink;
+    for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    double sum = exp((double)(sink - max));
+    for (int i = 0; i < n; i++) sum += x[i] = expf(x[i] - max);
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
 /* Softmax-weighted sum of V rows [j0, j1) for one query head. */
 static void attend_head(const float *q, const float *K, const float *V, float *scores, float *out, int hd, int n,
-                        float scale, float cap) {
+                        float scale, float cap, const float *sink) {
     tensor_vec_dot_fn dot = tensor_get_traits(TENSOR_F32)->vec_dot;
     for (int j = 0; j < n; j++) {
         dot(hd, &scores[j], K + (size_t)j * hd, q);
         scores[j] *= scale;
     }
     if (cap > 0) softcap(scores, n, cap);
-    tensor_softmax(scores, n);
+    if (sink) softmax_sink(scores, n, *sink);
+    else tensor_softmax(scores, n);
     memset(out, 0, (size_t)hd * sizeof(float));
     for (int j = 0; j < n; j++) {
         const float *v = V + (size_t)j * hd;
@@ -177,11 +209,13 @@ static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
         load(m->kv.v + base + (size_t)j * m->kv.row_bytes, V + (size_t)j * hd, hd);
     }
     float scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd);
+    const float *sinks = m->layers[p->il].attn_sinks;
     for (int t = t0; t < t1; t++) {
         int pos = p->b->pos[t], j0 = window && pos >= window ? pos - window + 1 - lo : 0, n = pos + 1 - lo - j0;
         for (int h = g * group; h < (g + 1) * group; h++)
             attend_head(m->s.q + (size_t)t * q_dim + (size_t)h * hd, K + (size_t)j0 * hd, V + (size_t)j0 * hd, scores,
-                        m->s.att + (size_t)t * q_dim + (size_t)h * hd, hd, n, scale, hp->attn_softcap);
+                        m->s.att + (size_t)t * q_dim + (size_t)h * hd, hd, n, scale, hp->attn_softcap,
+                        sinks ? &sinks[h] : NULL);
     }
 }
 
@@ -203,7 +237,7 @@ static void attend_item_bidir(pass *p, float *tmp, int g, const run *ru, int t0,
         int i = t - ru->t0, j0 = i - half > 0 ? i - half : 0, j1 = i + half + 1 < n_kv ? i + half + 1 : n_kv;
         for (int h = g * group; h < (g + 1) * group; h++)
             attend_head(m->s.q + (size_t)t * q_dim + (size_t)h * hd, K + (size_t)j0 * hd, V + (size_t)j0 * hd, scores,
-                        m->s.att + (size_t)t * q_dim + (size_t)h * hd, hd, j1 - j0, scale, hp->attn_softcap);
+                        m->s.att + (size_t)t * q_dim + (size_t)h * hd, hd, j1 - j0, scale, hp->attn_softcap, NULL);
     }
 }
 
@@ -299,6 +333,11 @@ static void ffn_block(model *m, pass *p) {
     const layer *L = &m->layers[p->il];
     int n = p->n;
     tensor_pool_run(m->pool, task_ffn_norm, p);
+    if (L->moe) {
+        model_moe_ffn(m, L, m->s.xb, m->s.moe_out, n);
+        residual_add_normed(m, m->s.x, m->s.moe_out, L->ffn_post_norm, n);
+        return;
+    }
     if (L->up_fused) {
         matmul(m, &L->w_up, m->s.xb, m->s.hb2, n);
         model_phi3_swiglu(m, m->s.hb2, n);

@@ -100,18 +100,38 @@ int model_bind_vector(model *m, float **out, const char *name, int n, bool optio
     return 0;
 }
 
+#define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
+
+/* The feed-forward of layer il: dense (gate, up, down; phi3 fuses gate and
+ * up) or a mixture of experts (moe.c). */
+static int bind_ffn(model *m, int il, oc_error *err) {
+    const model_hparams *hp = &m->hp;
+    layer *L = &m->layers[il];
+    char name[96];
+    /* gpt-oss calls its pre-FFN norm post_attention_norm. */
+    const char *norm = strcmp(hp->arch, "gpt-oss") == 0 ? "post_attention_norm.weight" : "ffn_norm.weight";
+    if (model_bind_vector(m, &L->ffn_norm, NAME(norm), hp->n_embd, false, err)) return -1;
+    if (gguf_find_tensor(m->gguf, NAME("ffn_gate_inp.weight"))) {
+        if (hp->n_expert <= 0) return oc_fail(err, "layer %d has experts but the model has no expert_count", il);
+        return model_moe_bind(m, il, err);
+    }
+    L->up_fused = !gguf_find_tensor(m->gguf, NAME("ffn_gate.weight"));
+    if ((!L->up_fused && model_bind_weight(m, &L->w_gate, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, false, err)) ||
+        model_bind_weight(m, &L->w_up, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff * (L->up_fused ? 2 : 1), false, err) ||
+        model_bind_weight(m, &L->w_down, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, false, err))
+        return -1;
+    return 0;
+}
+
 static int bind_layer(model *m, int il, oc_error *err) {
     const model_hparams *hp = &m->hp;
     layer *L = &m->layers[il];
     int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
     char name[96];
-#define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
-    /* phi3 fuses q, k, v into one matrix and gate, up into another. */
+    /* phi3 fuses q, k, v into one matrix. */
     if (model_bind_weight(m, &L->wqkv, NAME("attn_qkv.weight"), hp->n_embd, q_dim + 2 * kv_dim, true, err)) return -1;
-    L->up_fused = !gguf_find_tensor(m->gguf, NAME("ffn_gate.weight"));
     bool sep = !L->wqkv.data;
     if (model_bind_vector(m, &L->attn_norm, NAME("attn_norm.weight"), hp->n_embd, false, err) ||
-        model_bind_vector(m, &L->ffn_norm, NAME("ffn_norm.weight"), hp->n_embd, false, err) ||
         (sep && model_bind_weight(m, &L->wq, NAME("attn_q.weight"), hp->n_embd, q_dim, false, err)) ||
         (sep && model_bind_weight(m, &L->wk, NAME("attn_k.weight"), hp->n_embd, kv_dim, false, err)) ||
         (sep && model_bind_weight(m, &L->wv, NAME("attn_v.weight"), hp->n_embd, kv_dim, false, err)) ||
@@ -119,14 +139,11 @@ static int bind_layer(model *m, int il, oc_error *err) {
         model_bind_vector(m, &L->bq, NAME("attn_q.bias"), q_dim, true, err) ||
         model_bind_vector(m, &L->bk, NAME("attn_k.bias"), kv_dim, true, err) ||
         model_bind_vector(m, &L->bv, NAME("attn_v.bias"), kv_dim, true, err) ||
-        model_bind_vector(m, &L->bo, NAME("attn_output.bias"), hp->n_embd, true, err) ||
-        (!L->up_fused && model_bind_weight(m, &L->w_gate, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, false, err)) ||
-        model_bind_weight(m, &L->w_up, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff * (L->up_fused ? 2 : 1), false, err) ||
-        model_bind_weight(m, &L->w_down, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, false, err))
+        model_bind_vector(m, &L->bo, NAME("attn_output.bias"), hp->n_embd, true, err) || bind_ffn(m, il, err))
         return -1;
-#undef NAME
     return model_arch_bind_layer(m, il, err);
 }
+#undef NAME
 
 static int bind_tensors(model *m, oc_error *err) {
     const model_hparams *hp = &m->hp;
@@ -162,7 +179,8 @@ static size_t max_scratch(const model *m, int n_batch) {
             if (s > best) best = s;
         }
     }
-    return best;
+    size_t moe = model_moe_scratch(m, n_batch);
+    return moe > best ? moe : best;
 }
 
 static int alloc_state(model *m, oc_error *err) {
@@ -198,6 +216,7 @@ static int alloc_state(model *m, oc_error *err) {
     s->out_rows = oc_malloc(nb * sizeof(int32_t));
     s->runs = oc_malloc(nb * sizeof(struct run));
     s->quant_bytes = max_scratch(m, p->n_batch);
+    model_moe_alloc(m);
     s->quant = oc_aligned_alloc(s->quant_bytes);
     s->rope_cos = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
     s->rope_sin = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
@@ -262,7 +281,7 @@ static void free_layers(model *m) {
         free(L->bq); free(L->bk); free(L->bv); free(L->bo);
         free(L->attn_out_norm); free(L->attn_out_norm_b); free(L->out_norm); free(L->out_norm_b);
         free(L->b_up); free(L->b_down);
-        free(L->q_norm); free(L->k_norm); free(L->attn_post_norm); free(L->ffn_post_norm);
+        free(L->q_norm); free(L->k_norm); free(L->attn_post_norm); free(L->ffn_post_norm); free(L->attn_sinks);
     }
     free(m->layers);
 }
@@ -281,6 +300,7 @@ void model_free(model *m) {
     free(s->runs);
     oc_aligned_free(m->kv.k);
     oc_aligned_free(m->kv.v);
+    model_moe_free(m);
     free_layers(m);
     free(m->output_norm);
     free(m->rope_freqs);

@@ -44,7 +44,13 @@ typedef struct model_hparams {
     bool swa_symmetric;        /* encoders: keys with |p - pos| <= n_swa / 2 */
     float rope_base_swa, rope_scale_swa; /* rope of the sliding layers */
     bool ffn_gelu;             /* gemma: GELU-gated feed-forward instead of SwiGLU */
-    int n_ctx_orig;            /* phi3: context the short rope factors were trained for */
+    int n_ctx_orig;            /* phi3: context the short rope factors were trained for; YaRN's original context */
+    bool rope_yarn;            /* gpt-oss: YaRN rope scaling (rope_scale is its factor) */
+    float yarn_corr[2];        /* YaRN: the dimensions between which rotation is interpolated */
+    /* Mixture of experts (Mixtral, qwen3moe, gpt-oss). */
+    int n_expert, n_expert_used, n_ff_exp;
+    bool moe_softmax_topk;     /* gpt-oss: softmax over the chosen experts' logits (else over all, renormalised) */
+    bool moe_oai_act;          /* gpt-oss: clamped SwiGLU with alpha 1.702 and (up + 1) */
 } model_hparams;
 
 typedef struct model model;

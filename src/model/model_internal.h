@@ -12,6 +12,16 @@ typedef struct weight {
     int n_in, n_out;
 } weight;
 
+/* The experts of one MoE layer: 3-D tensors used in place, expert e's
+ * matrix at data + e * stride. */
+typedef struct experts {
+    weight router;                        /* n_embd -> n_expert */
+    float *router_b;
+    weight gate, up, down;                /* expert 0's view */
+    size_t gate_stride, up_stride, down_stride;
+    float *gate_b, *up_b, *down_b;        /* gpt-oss: n_expert x rows, or NULL */
+} experts;
+
 typedef struct layer {
     float *attn_norm, *ffn_norm;          /* F32 copies owned by the model */
     weight wq, wk, wv, wo;
@@ -22,6 +32,8 @@ typedef struct layer {
     bool swa;                             /* sliding-window layer (hp.n_swa) */
     float *q_norm, *k_norm;               /* qwen3, gemma3: per-head RMSNorm of q and k */
     float *attn_post_norm, *ffn_post_norm; /* gemma2/3: norms of each block's output */
+    float *attn_sinks;                    /* gpt-oss: one extra softmax logit per head */
+    experts *moe;                         /* mixture-of-experts feed-forward, or NULL */
     /* bert: post-attention and output LayerNorms, FFN biases */
     float *attn_out_norm, *attn_out_norm_b, *out_norm, *out_norm_b, *b_up, *b_down;
 } layer;
@@ -39,6 +51,10 @@ typedef struct scratch {
     float *rope_cos, *rope_sin; /* n_batch x n_rot/2 */
     float *rope_cos_swa, *rope_sin_swa; /* the same for sliding layers with their own rope, or NULL */
     float *dense;               /* pooled vectors through dense_2 (embeddinggemma), or NULL */
+    /* MoE: router logits, chosen experts and weights per token, and the
+     * rows routed to one expert (inputs, hidden, outputs). */
+    float *moe_logits, *moe_w, *moe_x, *moe_h, *moe_h2, *moe_y, *moe_wrow, *moe_out;
+    int32_t *moe_sel, *moe_rows;
     int32_t *out_rows;          /* indices of the tokens whose logits are wanted */
     struct run *runs;           /* the batch split into runs of one sequence */
     float **attn_tmp;     /* per thread: K and V of one head as F32, scores */
@@ -78,6 +94,14 @@ bool model_arch_supported(const char *arch);
 int model_arch_hparams(model *m, oc_error *err);
 int model_arch_bind_layer(model *m, int il, oc_error *err);
 int model_arch_bind_model(model *m, oc_error *err);
+
+/* moe.c: the experts of layer il, their scratch, their forward step
+ * (out = sum over the chosen experts of weight * expert(xb)). */
+int model_moe_bind(model *m, int il, oc_error *err);
+size_t model_moe_scratch(const model *m, int n_batch);
+void model_moe_alloc(model *m);
+void model_moe_free(model *m);
+void model_moe_ffn(model *m, const layer *L, const float *xb, float *out, int n);
 
 /* gemma.c: GELU-gated feed-forward rounded as ggml does (through F16). */
 void model_gemma_geglu(float *gate, const float *up, int n);

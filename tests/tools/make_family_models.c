@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "gguf/gguf.h"
+#include "tensor/tensor.h"
 
-enum { E = 64, FF = 128, HEAD = 4, HEAD_KV = 2, HD = 16 };
+enum { E = 64, FF = 128, HEAD = 4, HEAD_KV = 2, HD = 16, N_EXP = 4, FF_EXP = 32 };
 
 static uint64_t rng_state;
 static float randn(void) { /* Box-Muller over a 64-bit LCG */
@@ -25,8 +26,8 @@ static float randn(void) { /* Box-Muller over a 64-bit LCG */
 
 typedef struct gen {
     gguf_writer *w;
-    const char *arch;
-    float *owned[512];
+    const char *arch, *file;
+    void *owned[512];
     int n_owned, n_vocab;
 } gen;
 
@@ -38,6 +39,23 @@ static void tensor(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t n
     int64_t ne[3] = {ne0, ne1, ne2};
     int nd = ne2 > 1 ? 3 : ne1 > 1 ? 2 : 1;
     gguf_writer_add_tensor(g->w, name, 0 /* F32 */, (uint32_t)nd, ne, data, (uint64_t)n * 4, NULL);
+}
+
+/* A random tensor stored quantized (rows of ne0 through the type's own
+ * quantizer). */
+static void tensor_q(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, float std, enum tensor_type type) {
+    int64_t rows = ne1 * ne2;
+    float *row = malloc((size_t)ne0 * sizeof(float));
+    size_t rb = tensor_row_size(type, ne0);
+    uint8_t *data = malloc(rb * (size_t)rows);
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t i = 0; i < ne0; i++) row[i] = std * randn();
+        tensor_get_traits(type)->from_float(row, data + rb * (size_t)r, ne0);
+    }
+    free(row);
+    g->owned[g->n_owned++] = data;
+    int64_t ne[3] = {ne0, ne1, ne2};
+    gguf_writer_add_tensor(g->w, name, type, 3, ne, data, rb * (uint64_t)rows, NULL);
 }
 
 static void key_u32(gen *g, const char *key, uint32_t v) {
@@ -87,7 +105,8 @@ static void start(gen *g, const gguf_file *demo, const char *arch, int n_layer, 
 
 static int finish(gen *g, const char *dir) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s.gguf", dir, g->arch);
+    snprintf(path, sizeof path, "%s/%s.gguf", dir, g->file ? g->file : g->arch);
+    g->file = NULL;
     oc_error err;
     int rc = gguf_writer_write_file(g->w, path, &err);
     if (rc) fprintf(stderr, "%s: %s\n", path, err.msg);
@@ -188,6 +207,79 @@ static int make_phi3(gen *g, const gguf_file *demo, const char *dir) {
     return finish(g, dir);
 }
 
+/* Experts of layer il: router, gate/up/down per expert (type: F32 or a
+ * quantized type such as MXFP4), and gpt-oss's biases. */
+static void experts(gen *g, int il, enum tensor_type type, bool bias) {
+    char name[96];
+    layer_tensor(g, il, "ffn_gate_inp.weight", E, N_EXP, 1, 0.3f, 0);
+    const char *mats[3] = {"ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "blk.%d.%s", il, mats[i]);
+        int64_t n_in = i == 2 ? FF_EXP : E, n_out = i == 2 ? E : FF_EXP;
+        if (type == TENSOR_F32) tensor(g, name, n_in, n_out, N_EXP, 0.3f, 0);
+        else tensor_q(g, name, n_in, n_out, N_EXP, 0.3f, type);
+    }
+    if (!bias) return;
+    layer_tensor(g, il, "ffn_gate_inp.bias", N_EXP, 1, 1, 0.3f, 0);
+    layer_tensor(g, il, "ffn_gate_exps.bias", FF_EXP, N_EXP, 1, 0.3f, 0);
+    layer_tensor(g, il, "ffn_up_exps.bias", FF_EXP, N_EXP, 1, 0.3f, 0);
+    layer_tensor(g, il, "ffn_down_exps.bias", E, N_EXP, 1, 0.3f, 0);
+}
+
+static void expert_keys(gen *g) {
+    key_u32(g, "expert_count", N_EXP);
+    key_u32(g, "expert_used_count", 2);
+    key_u32(g, "expert_feed_forward_length", FF_EXP);
+}
+
+/* Mixtral: the llama architecture with experts in place of the FFN. */
+static int make_mixtral(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "llama", 2, 108);
+    g->file = "mixtral";
+    key_u32(g, "feed_forward_length", FF_EXP);
+    expert_keys(g);
+    tensor(g, "output.weight", E, g->n_vocab, 1, 0.1f, 0);
+    for (int il = 0; il < 2; il++) {
+        attn(g, il, false);
+        layer_tensor(g, il, "ffn_norm.weight", E, 1, 1, 0.1f, 1);
+        experts(g, il, TENSOR_F32, false);
+    }
+    return finish(g, dir);
+}
+
+static int make_qwen3moe(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "qwen3moe", 2, 109);
+    expert_keys(g);
+    for (int il = 0; il < 2; il++) {
+        attn(g, il, false), qk_norm(g, il);
+        layer_tensor(g, il, "ffn_norm.weight", E, 1, 1, 0.1f, 1);
+        experts(g, il, TENSOR_F32, false);
+    }
+    return finish(g, dir);
+}
+
+/* gpt-oss: biases everywhere, attention sinks, every other layer sliding
+ * (8 tokens), YaRN rope (factor 32 over an original context of 64), MXFP4
+ * experts with the clamped SwiGLU. */
+static int make_gptoss(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "gpt-oss", 2, 110);
+    expert_keys(g);
+    key_u32(g, "attention.sliding_window", 8);
+    key_f32(g, "rope.freq_base", 150000.0f);
+    gguf_writer_set_str(g->w, "gpt-oss.rope.scaling.type", "yarn");
+    key_f32(g, "rope.scaling.factor", 32.0f);
+    key_u32(g, "rope.scaling.original_context_length", 64);
+    tensor(g, "output.weight", E, g->n_vocab, 1, 0.1f, 0);
+    for (int il = 0; il < 2; il++) {
+        attn(g, il, true);
+        layer_tensor(g, il, "attn_output.bias", E, 1, 1, 0.2f, 0);
+        layer_tensor(g, il, "attn_sinks.weight", HEAD, 1, 1, 1.0f, 0);
+        layer_tensor(g, il, "post_attention_norm.weight", E, 1, 1, 0.1f, 1);
+        experts(g, il, TENSOR_MXFP4, true);
+    }
+    return finish(g, dir);
+}
+
 /* embeddinggemma: Gemma 3 blocks, bidirectional with a symmetric window,
  * mean pooling and the two dense projections after it. */
 static int make_gemma_embedding(gen *g, const gguf_file *demo, const char *dir) {
@@ -208,12 +300,14 @@ static int make_gemma_embedding(gen *g, const gguf_file *demo, const char *dir) 
 
 int main(int argc, char **argv) {
     if (argc < 2) return fprintf(stderr, "usage: %s OUT_DIR [DEMO_MODEL.gguf]\n", argv[0]), 2;
+    tensor_init();
     oc_error err;
     gguf_file *demo = gguf_open(argc > 2 ? argv[2] : "models/stories260K.gguf", &err);
     if (!demo) return fprintf(stderr, "%s\n", err.msg), 1;
     static gen g;
     int (*makers[])(gen *, const gguf_file *, const char *) = {
         make_qwen2, make_qwen3, make_gemma, make_gemma2, make_gemma3, make_phi3, make_gemma_embedding,
+        make_mixtral, make_qwen3moe, make_gptoss,
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof makers / sizeof makers[0]; i++) rc |= makers[i](&g, demo, argv[1]);

@@ -4,8 +4,11 @@
  * its llamacpp-reference.mjs): prompt tokens identical, the last prompt
  * token's log-probabilities within 1e-3 (the reference gives
  * probabilities, so logits are compared after log-softmax), greedy tokens
- * identical. The 36-token prompt is longer than the 8-token sliding
- * windows, so the window and soft-cap paths run in prefill and decoding.
+ * identical (also for gpt-oss, whose MXFP4 experts see the same Q8_0
+ * activations in both engines, so the same bound holds). The 36-token
+ * prompt is longer than the 8-token sliding windows, so the window and
+ * soft-cap paths run in prefill and decoding; mixtral is the llama
+ * architecture with 4 experts (2 used), as are qwen3moe and gpt-oss.
  * Also: token-by-token decoding equals one batched prefill, 2 threads
  * equal 1, and a broken family model is refused with a clear error. */
 #include <jansson.h>
@@ -13,7 +16,7 @@
 #include "check.h"
 #include "model/model.h"
 
-static const char *FAMILIES[] = {"qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3"};
+static const char *FAMILIES[] = {"qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "mixtral", "qwen3moe", "gpt-oss"};
 
 typedef struct reference {
     json_t *root;
@@ -51,7 +54,7 @@ static int load_reference(const char *path, reference *r) {
 
 static model *load(const char *arch, int threads) {
     char path[256];
-    snprintf(path, sizeof path, "tests/data/models/%s.gguf", arch);
+    snprintf(path, sizeof path, "tests/data/models/%s.gguf", arch); /* mixtral: llama with experts */
     model_params p = model_default_params();
     p.n_threads = threads;
     p.kv_type = TENSOR_F32;
