@@ -305,6 +305,7 @@ static void attention_block(model *m, pass *p) {
     tensor_pool_run(m->pool, task_attn_norm, p);
     if (L->wqkv.data) {
         matmul(m, &L->wqkv, m->s.xb, m->s.hb, n);
+        add_bias(m->s.hb, L->bqkv, q_dim + 2 * kv_dim, n);
         model_phi3_split_qkv(m, m->s.hb, n);
     } else {
         matmul(m, &L->wq, m->s.xb, m->s.q, n);

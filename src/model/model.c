@@ -128,8 +128,10 @@ static int bind_layer(model *m, int il, oc_error *err) {
     layer *L = &m->layers[il];
     int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
     char name[96];
-    /* phi3 fuses q, k, v into one matrix. */
-    if (model_bind_weight(m, &L->wqkv, NAME("attn_qkv.weight"), hp->n_embd, q_dim + 2 * kv_dim, true, err)) return -1;
+    /* phi3 (and Ollama's gpt-oss conversion) fuse q, k, v into one matrix. */
+    if (model_bind_weight(m, &L->wqkv, NAME("attn_qkv.weight"), hp->n_embd, q_dim + 2 * kv_dim, true, err) ||
+        model_bind_vector(m, &L->bqkv, NAME("attn_qkv.bias"), q_dim + 2 * kv_dim, true, err))
+        return -1;
     bool sep = !L->wqkv.data;
     if (model_bind_vector(m, &L->attn_norm, NAME("attn_norm.weight"), hp->n_embd, false, err) ||
         (sep && model_bind_weight(m, &L->wq, NAME("attn_q.weight"), hp->n_embd, q_dim, false, err)) ||
@@ -281,7 +283,7 @@ static void free_layers(model *m) {
         free(L->bq); free(L->bk); free(L->bv); free(L->bo);
         free(L->attn_out_norm); free(L->attn_out_norm_b); free(L->out_norm); free(L->out_norm_b);
         free(L->b_up); free(L->b_down);
-        free(L->q_norm); free(L->k_norm); free(L->attn_post_norm); free(L->ffn_post_norm); free(L->attn_sinks);
+        free(L->q_norm); free(L->k_norm); free(L->attn_post_norm); free(L->ffn_post_norm); free(L->attn_sinks); free(L->bqkv);
     }
     free(m->layers);
 }

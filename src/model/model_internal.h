@@ -27,7 +27,8 @@ typedef struct layer {
     weight wq, wk, wv, wo;
     float *bq, *bk, *bv, *bo;             /* optional biases */
     weight w_gate, w_up, w_down;
-    weight wqkv;                          /* phi3: fused q, k, v (wq/wk/wv unused) */
+    weight wqkv;                          /* phi3, gpt-oss as Ollama converts it: fused q, k, v (wq/wk/wv unused) */
+    float *bqkv;                          /* its bias, or NULL */
     bool up_fused;                        /* phi3: w_up holds gate then up (2 x n_ff rows) */
     bool swa;                             /* sliding-window layer (hp.n_swa) */
     float *q_norm, *k_norm;               /* qwen3, gemma3: per-head RMSNorm of q and k */

@@ -261,8 +261,9 @@ static int make_qwen3moe(gen *g, const gguf_file *demo, const char *dir) {
 /* gpt-oss: biases everywhere, attention sinks, every other layer sliding
  * (8 tokens), YaRN rope (factor 32 over an original context of 64), MXFP4
  * experts with the clamped SwiGLU. */
-static int make_gptoss(gen *g, const gguf_file *demo, const char *dir) {
+static int make_gptoss_as(gen *g, const gguf_file *demo, const char *dir, bool fused) {
     start(g, demo, "gpt-oss", 2, 110);
+    if (fused) g->file = "gpt-oss-fused";
     expert_keys(g);
     key_u32(g, "attention.sliding_window", 8);
     key_f32(g, "rope.freq_base", 150000.0f);
@@ -271,13 +272,24 @@ static int make_gptoss(gen *g, const gguf_file *demo, const char *dir) {
     key_u32(g, "rope.scaling.original_context_length", 64);
     tensor(g, "output.weight", E, g->n_vocab, 1, 0.1f, 0);
     for (int il = 0; il < 2; il++) {
-        attn(g, il, true);
+        if (fused) { /* as Ollama converts OpenAI's own checkpoint */
+            layer_tensor(g, il, "attn_norm.weight", E, 1, 1, 0.1f, 1);
+            layer_tensor(g, il, "attn_qkv.weight", E, (HEAD + 2 * HEAD_KV) * HD, 1, 0.3f, 0);
+            layer_tensor(g, il, "attn_qkv.bias", (HEAD + 2 * HEAD_KV) * HD, 1, 1, 0.2f, 0);
+            layer_tensor(g, il, "attn_output.weight", HEAD * HD, E, 1, 0.3f, 0);
+        } else {
+            attn(g, il, true);
+        }
         layer_tensor(g, il, "attn_output.bias", E, 1, 1, 0.2f, 0);
         layer_tensor(g, il, "attn_sinks.weight", HEAD, 1, 1, 1.0f, 0);
         layer_tensor(g, il, "post_attention_norm.weight", E, 1, 1, 0.1f, 1);
         experts(g, il, TENSOR_MXFP4, true);
     }
     return finish(g, dir);
+}
+
+static int make_gptoss(gen *g, const gguf_file *demo, const char *dir) {
+    return make_gptoss_as(g, demo, dir, false) | make_gptoss_as(g, demo, dir, true);
 }
 
 /* embeddinggemma: Gemma 3 blocks, bidirectional with a symmetric window,

@@ -16,7 +16,8 @@
 #include "check.h"
 #include "model/model.h"
 
-static const char *FAMILIES[] = {"qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "mixtral", "qwen3moe", "gpt-oss"};
+static const char *FAMILIES[] = {"qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "mixtral", "qwen3moe", "gpt-oss",
+                                 "gpt-oss-fused"};
 
 typedef struct reference {
     json_t *root;
