@@ -106,7 +106,11 @@ void tensor_matmul(tensor_pool *pool, const void *W, enum tensor_type wtype, con
         j.xq_row_bytes = tensor_row_size(j.tr->vec_dot_type, n_in);
         j.Xq_out = scratch;
         j.Xq = scratch;
-        tensor_pool_run(pool, quantize_rows, &j);
+        /* One token is one row: only the caller would work, so the pool's
+         * wake-up and barrier would be pure cost (twice per matmul in
+         * every decode step). */
+        if (n_tok == 1) quantize_rows(&j, 0, 1);
+        else tensor_pool_run(pool, quantize_rows, &j);
     }
     tensor_pool_run(pool, matmul_rows, &j);
 }
