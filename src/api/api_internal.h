@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "chat/chat.h"
+#include "grammar/grammar.h"
 #include "sched/sched.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -43,6 +44,11 @@ void api_capabilities_free(char **caps, int n);
  * "{{ .Prompt }}"). messages is an array of API message objects. */
 int api_render(const char *tmpl, const json_t *messages, const json_t *tools, const api_think *think,
                oc_buf *out, oc_error *err);
+
+/* The request's `format` as a grammar (*out NULL: unconstrained). On
+ * failure *status is 500 for a value that is neither "json" nor an object
+ * (upstream's text) and 400 for a schema we cannot compile. */
+int api_format_grammar(const json_t *format, grammar **out, int *status, oc_error *err);
 
 /* The chat front end of a model (chatfront.c): template choice between
  * the Go template and the GGUF Jinja chat_template, capabilities, and the

@@ -172,6 +172,7 @@ typedef struct gen_request {
     bool truncate, shift;  /* both default true */
     uint64_t t_arrival;
     const json_t *context; /* generate's deprecated context tokens */
+    grammar *format;        /* the output constraint; the engine's once submitted */
     const api_think *think;
     json_t *tools;          /* chat's declared tools (NULL: none) */
     const char *prompt;     /* the rendered prompt (the parser looks at its end) */
@@ -289,7 +290,8 @@ static void generate_prompt(gen_request *g, sched_runner *r, uint64_t load_ns, c
     gen_job *j = job_new(g, r, load_ns, n);
     engine_request er = {.tokens = ids, .n_tokens = n, .sampling = api_options_sampling(&g->opts),
                          .num_predict = g->opts.num_predict, .stop = (const char *const *)g->opts.stop,
-                         .n_stop = g->opts.n_stop, .num_keep = g->opts.num_keep, .no_shift = !g->shift};
+                         .n_stop = g->opts.n_stop, .num_keep = g->opts.num_keep, .no_shift = !g->shift,
+                         .grammar = g->format};
     if (g->stream) j->w = server_stream_begin(g->res, NULL);
     oc_error err;
     if (g->ctx->replay) {
@@ -300,8 +302,9 @@ static void generate_prompt(gen_request *g, sched_runner *r, uint64_t load_ns, c
         if (j->w) server_stream_error(j->w, 400, err.msg), server_stream_end(j->w);
         else server_respond_error(g->res, 400, "%s", err.msg);
         job_free(j);
-    } else if (!g->stream) {
-        wait_and_respond(j, g->req, g->res);
+    } else {
+        g->format = NULL; /* the engine frees it */
+        if (!g->stream) wait_and_respond(j, g->req, g->res);
     }
     free(ids);
 }
@@ -321,6 +324,11 @@ static int common_fields(gen_request *g, const json_t *body) {
     if (api_options_apply(&g->opts, g->model->m.params, &err) ||
         api_options_apply(&g->opts, json_object_get(body, "options"), &err)) {
         server_respond_error(g->res, 500, "%s", err.msg);
+        return -1;
+    }
+    int status;
+    if (api_format_grammar(json_object_get(body, "format"), &g->format, &status, &err)) {
+        server_respond_error(g->res, status, "%s", err.msg);
         return -1;
     }
     return 0;
@@ -432,6 +440,7 @@ static void handle(gen_request *g, int empty_status, const char *empty_msg,
         return;
     g->model = &model;
     if (common_fields(g, body) == 0) run(g, body);
+    grammar_free(g->format);
     api_options_free(&g->opts);
     api_model_close(&model);
 }

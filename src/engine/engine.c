@@ -14,6 +14,7 @@ typedef struct request {
     bool no_shift;
     char **stop;
     int n_stop;
+    grammar *gr;
     engine_piece_fn cb;
     void *user;
     struct request *next;
@@ -30,6 +31,7 @@ typedef struct slot {
     int gen_cap;
     int reuse_limit;        /* cached positions a new prompt may reuse (fewer after a shift) */
     sampler *smp;
+    grammar_matcher *gm;    /* the request's format, if any */
     tokenizer_stream ts;
     oc_buf held;            /* text not yet sent: it may begin a stop string */
     int n_gen, prompt_eval_count;
@@ -40,6 +42,7 @@ struct engine {
     model *m;
     int n_slots, n_ctx, n_vocab;
     slot *slots;
+    grammar_vocab *gv;      /* token bytes for grammars, built on first use */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t wake;
@@ -58,6 +61,7 @@ static void request_free(request *r) {
     for (int i = 0; i < r->n_stop; i++) free(r->stop[i]);
     free(r->stop);
     free(r->tokens);
+    grammar_free(r->gr);
     free(r);
 }
 
@@ -123,6 +127,8 @@ static void finish_request(engine *e, slot *s, const char *reason, const char *e
     free(context);
     sampler_free(s->smp);
     s->smp = NULL;
+    grammar_matcher_free(s->gm);
+    s->gm = NULL;
     tokenizer_stream_free(&s->ts);
     oc_buf_free(&s->held);
     request_free(r);
@@ -163,6 +169,8 @@ static void assign(engine *e, request *r) {
     s->prefilling = true;
     s->smp = sampler_new(&r->sampling, e->n_vocab);
     for (int i = 0; i < r->n_tokens; i++) sampler_accept(s->smp, r->tokens[i]);
+    if (r->gr && !e->gv) e->gv = grammar_vocab_from_tokenizer(model_tokenizer(e->m), e->n_vocab);
+    s->gm = r->gr ? grammar_matcher_new(r->gr) : NULL;
     tokenizer_stream_init(&s->ts, model_tokenizer(e->m), false);
     s->ts.first = false;
     s->held = (oc_buf){0};
@@ -249,6 +257,17 @@ static bool shift_context(engine *e, slot *s) {
     return true;
 }
 
+/* Samples under the request's grammar, with the tokens left (this one
+ * included) as the budget it must close within: num_predict (open-ended
+ * counts as 10 contexts, upstream's bound) and, without context shift,
+ * the room left in the context. */
+static int32_t sample_constrained(engine *e, slot *s, float *logits) {
+    const request *r = s->req;
+    long left = (r->num_predict >= 0 ? r->num_predict : 10L * e->n_ctx) - s->n_gen;
+    if (r->no_shift && e->n_ctx - s->n_cache + 1 < left) left = e->n_ctx - s->n_cache + 1;
+    return grammar_sample(s->gm, e->gv, s->smp, logits, left < 0 ? 0 : (int)left);
+}
+
 /* Handles the token sampled for slot s; finishes the request when done. */
 static void advance(engine *e, slot *s, float *logits) {
     request *r = s->req;
@@ -257,9 +276,12 @@ static void advance(engine *e, slot *s, float *logits) {
         s->prefilling = false;
         s->t_prompt_done = oc_now_ns();
     }
-    int32_t t = sampler_sample(s->smp, logits);
+    int32_t t = s->gm ? sample_constrained(e, s, logits) : sampler_sample(s->smp, logits);
+    if (t == GRAMMAR_DONE) return finish(e, s, "stop", NULL);
+    if (t < 0 && s->gm) return finish(e, s, "stop", "no token can continue the output in the requested format");
     if (t < 0) return finish(e, s, "stop", "the model produced invalid logits");
     if (tokenizer_is_eog(tok, t)) return finish(e, s, "stop", NULL);
+    if (s->gm) grammar_accept_token(s->gm, e->gv, t);
     sampler_accept(s->smp, t);
     push_generated(s, t);
     oc_buf piece = {0};
@@ -269,6 +291,7 @@ static void advance(engine *e, slot *s, float *logits) {
     oc_buf_free(&piece);
     if (cancel) return finish(e, s, "cancel", NULL);
     if (stopped) return finish_request(e, s, "stop", NULL, true);
+    if (s->gm && grammar_matcher_final(s->gm)) return finish(e, s, "stop", NULL);
     if (r->num_predict >= 0 && s->n_gen >= r->num_predict) return finish(e, s, "length", NULL);
     if (s->n_cache >= e->n_ctx && !shift_context(e, s)) return finish(e, s, "length", NULL);
     s->next_token = t;
@@ -356,6 +379,7 @@ void engine_free(engine *e) {
         free(e->slots[i].gen);
     }
     free(e->slots);
+    grammar_vocab_free(e->gv);
     free(e->b_tok);
     free(e->b_pos);
     free(e->b_seq);
@@ -382,6 +406,7 @@ int engine_submit(engine *e, const engine_request *in, engine_piece_fn cb, void 
     r->stop = oc_calloc((size_t)in->n_stop + 1, sizeof(char *));
     for (int i = 0; i < in->n_stop; i++)
         if (in->stop[i] && in->stop[i][0]) r->stop[r->n_stop++] = oc_strdup(in->stop[i]);
+    r->gr = in->grammar;
     r->cb = cb;
     r->user = user;
     atomic_fetch_add(&e->busy, 1);

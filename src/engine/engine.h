@@ -5,10 +5,14 @@
  * the running batch at the next step), samples a token per sequence,
  * detokenises it, withholds and applies stop strings, enforces num_predict
  * and the context size, reuses the longest cached prompt prefix of a free
- * slot, and hands text to the requester through a callback. */
+ * slot, constrains sampling by the request's grammar (`format`: the
+ * output ends as soon as the grammar is complete and nothing may follow,
+ * and closes in time for num_predict and the context), and hands text to
+ * the requester through a callback. */
 #ifndef OLLAMA_ENGINE_H
 #define OLLAMA_ENGINE_H
 
+#include "grammar/grammar.h"
 #include "model/model.h"
 #include "sample/sample.h"
 
@@ -23,6 +27,8 @@ typedef struct engine_request {
     bool no_shift;           /* end with "length" instead of shifting the context when it is full */
     const char *const *stop; /* stop strings (copied), n_stop of them */
     int n_stop;
+    grammar *grammar;        /* output constraint (`format`) or NULL; the engine
+                                owns it once engine_submit succeeds */
 } engine_request;
 
 /* What a finished request reports. */

@@ -171,28 +171,36 @@ int gb_repeat(grammar *g, int item, int min, int max) {
 
 static int sat_add(int a, int b) { return a >= GRAMMAR_INF - b ? GRAMMAR_INF : a + b; }
 
+static int elem_min(const grammar *g, const gelem *e, const int *minlen) {
+    return e->kind == GE_CHAR ? g->cls[e->v].min_bytes : minlen[e->v];
+}
+
 /* Fewest bytes per rule, to a fixed point (values only fall from INF);
- * returns them (malloc'ed). */
+ * rules mostly refer to earlier ones, so ascending passes converge in a
+ * few rounds. Then the per-element rest. Returns minlen (malloc'ed). */
 static int *compute_rest(grammar *g) {
     int *minlen = oc_malloc((size_t)g->n_rules * sizeof(int));
     for (int i = 0; i < g->n_rules; i++) minlen[i] = GRAMMAR_INF;
     for (bool changed = true; changed;) {
         changed = false;
-        for (int i = g->n_e - 1; i >= 0; i--) {
-            const gelem *e = &g->e[i];
-            if (e->kind == GE_END || e->kind == GE_ALT) g->rest[i] = 0;
-            else if (e->kind == GE_CHAR) g->rest[i] = sat_add(g->cls[e->v].min_bytes, g->rest[i + 1]);
-            else g->rest[i] = sat_add(minlen[e->v], g->rest[i + 1]);
-        }
         for (int r = 0; r < g->n_rules; r++) {
-            int best = GRAMMAR_INF;
+            int best = GRAMMAR_INF, sum = 0;
             for (int i = g->rule_start[r];; i++) {
-                if (i == g->rule_start[r] || g->e[i - 1].kind == GE_ALT)
-                    if (g->rest[i] < best) best = g->rest[i];
-                if (g->e[i].kind == GE_END) break;
+                const gelem *e = &g->e[i];
+                if (e->kind == GE_END || e->kind == GE_ALT) {
+                    if (sum < best) best = sum;
+                    if (e->kind == GE_END) break;
+                    sum = 0;
+                } else {
+                    sum = sat_add(sum, elem_min(g, e, minlen));
+                }
             }
             if (best < minlen[r]) minlen[r] = best, changed = true;
         }
+    }
+    for (int i = g->n_e - 1; i >= 0; i--) {
+        const gelem *e = &g->e[i];
+        g->rest[i] = e->kind == GE_END || e->kind == GE_ALT ? 0 : sat_add(elem_min(g, e, minlen), g->rest[i + 1]);
     }
     return minlen;
 }
@@ -228,7 +236,7 @@ int gb_finish(grammar *g, int root, oc_error *err) {
     int n = 0;
     for (int i = 0; i < g->n_rules; i++) {
         g->rule_start[i] = n;
-        memcpy(g->e + n, g->rb[i].e, (size_t)g->rb[i].n * sizeof(gelem));
+        if (g->rb[i].n) memcpy(g->e + n, g->rb[i].e, (size_t)g->rb[i].n * sizeof(gelem));
         n += g->rb[i].n;
         g->e[n++] = (gelem){GE_END, 0};
     }
