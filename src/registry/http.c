@@ -15,7 +15,13 @@
 #define BODY_LIMIT ((size_t)64 << 20)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* Test hook (as OLLAMA_TEST_REPLAY): one part size for every blob, so
+     * tests move many parts with a small model. */
+    const char *ps = getenv("OLLAMA_TEST_PART_SIZE");
+    if (ps && atoll(ps) > 0) reg_part_min = reg_part_max = atoll(ps);
+}
 
 void reg_resp_free(reg_resp *r) {
     oc_buf_free(&r->body);

@@ -11,6 +11,9 @@
 #define REG_ACCEPT "application/vnd.docker.distribution.manifest.v2+json"
 #define REG_MAX_RETRIES 6
 
+/* registry_split's part size bounds (100 MB, 1000 MB); tests lower them. */
+extern int64_t reg_part_min, reg_part_max;
+
 /* One pull or push against one registry repository. */
 typedef struct reg_client {
     const registry_opts *o;

@@ -32,7 +32,9 @@ helpers+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$RPORT/v2/" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$RPORT/v2/" >/dev/null; expect "registry answers /v2/" $?
 
-start_server || exit 1
+# Parts of 300000 bytes (the model blob in 4), so push and pull move
+# several parts as they do with real models.
+start_server OLLAMA_TEST_PART_SIZE=300000 || exit 1
 digest=sha256:$(sha256sum "$model" | cut -d' ' -f1)
 http POST "/api/blobs/$digest" --data-binary "@$model"
 http POST /api/create -d "{\"model\":\"demo\",\"files\":{\"m.gguf\":\"$digest\"},\"template\":\"{{ .Prompt }}\",\"parameters\":{\"temperature\":0},\"stream\":false}"
@@ -51,6 +53,11 @@ http POST /api/push -d "{\"model\":\"$name\"}"
 http POST /api/push -d "{\"model\":\"$name\",\"insecure\":true}"
 lines=$(printf '%s\n' "$BODY" | python3 -c "import json,sys; print(' | '.join(json.loads(l)['status'] for l in sys.stdin if l.strip()))")
 [[ "$lines" == "retrieving manifest | pushing "*"pushing manifest | success" ]]; expect "push stream: $lines" $?
+steps=$(printf '%s\n' "$BODY" | python3 -c "
+import json,sys
+ev=[json.loads(l) for l in sys.stdin if l.strip()]
+print(len({e['completed'] for e in ev if e.get('digest')=='$digest' and 0<e.get('completed',0)<e['total']}))")
+[ "$steps" = 3 ]; expect "model blob pushed in 4 parts (3 intermediate steps: $steps)" $?
 mpath=$TMP/models/manifests/127.0.0.1:$RPORT/library/demo/latest
 want_manifest=$(sha256sum "$mpath" | cut -d' ' -f1)
 reg_manifest=$(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://127.0.0.1:$RPORT/v2/library/demo/manifests/latest" | sha256sum | cut -d' ' -f1)
@@ -98,6 +105,9 @@ http POST /api/pull -d "{\"model\":\"$name\",\"insecure\":true,\"stream\":false}
 [ "$BODY" = '{"status":"success"}' ]; expect "pull again (all cached, stream:false): $BODY" $?
 http POST /api/pull -d "{\"model\":\"127.0.0.1:$RPORT/library/nope:latest\",\"insecure\":true,\"stream\":false}"
 [ "$CODE" = 500 ] && [ "$BODY" = '{"error":"pull model manifest: file does not exist"}' ]; expect "unknown model: $CODE $BODY" $?
+
+stop_server
+start_server || exit 1 # upstream's part sizes from here on: one part
 
 # Resume: a proxy drops the first ranged blob transfer after 200000 bytes,
 # the server is killed while it waits to retry, and a new server finishes

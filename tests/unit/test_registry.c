@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "registry/registry.h"
+#include "registry/registry_internal.h"
 #include "server/server.h"
 
 static void test_challenge(void) {
@@ -80,6 +80,14 @@ static void test_parts(void) {
 }
 
 /* ---- pulls through our own /v2 ---- */
+
+static void write_state(const char *blob_path, int n, int64_t off, int64_t size, int64_t done) {
+    char path[800], js[200];
+    snprintf(path, sizeof path, "%s-partial-%d", blob_path, n);
+    snprintf(js, sizeof js, "{\"N\":%d,\"Offset\":%lld,\"Size\":%lld,\"Completed\":%lld}\n", n, (long long)off,
+             (long long)size, (long long)done);
+    CHECK(oc_write_file_atomic(path, js, strlen(js), NULL) == 0);
+}
 
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st, (void)flag, (void)ftw;
@@ -187,6 +195,40 @@ static void test_pull_between_stores(void) {
     CHECK(store_blob_exists(c, g_blob_digest));
     CHECK(access(partial, F_OK) != 0 && access(state, F_OK) != 0);
     CHECK_EQ_INT(count_models(c), 1);
+
+    /* Many parts (40000-byte parts: 8 of them), in parallel, then resumed
+     * from a mix of finished, half-done and untouched parts. */
+    reg_part_min = reg_part_max = 40000;
+    char rm[600];
+    snprintf(rm, sizeof rm, "%s/m", dir);
+    store *m = store_open(rm, NULL);
+    e = (events){0};
+    CHECK_MSG(pull(m, name, true, &e, &err) == 0, "%s", err.msg);
+    CHECK(store_blob_exists(m, g_blob_digest));
+    store_name mn;
+    store_name_parse(name, &mn, NULL);
+    CHECK(store_delete(m, &mn, NULL) == 0 && !store_blob_exists(m, g_blob_digest));
+    store_blob_path(m, g_blob_digest, path, sizeof path, NULL);
+    snprintf(partial, sizeof partial, "%s-partial", path);
+    fd = open(partial, O_WRONLY | O_CREAT, 0644);
+    CHECK(fd >= 0 && pwrite(fd, g_blob, 40000, 0) == 40000 && pwrite(fd, g_blob + 80000, 1234, 80000) == 1234);
+    CHECK(pwrite(fd, "garbage", 7, 200000) == 7); /* beyond a part's Completed: rewritten */
+    close(fd);
+    for (int i = 0; i < 8; i++) write_state(path, i, i * 40000LL, i < 7 ? 40000 : 20001, i == 0 ? 40000 : i == 2 ? 1234 : 0);
+    e = (events){0};
+    CHECK_MSG(pull(m, name, true, &e, &err) == 0, "%s", err.msg);
+    char hex[65];
+    CHECK(store_blob_exists(m, g_blob_digest) && reg_hash_file(path, hex, NULL) == 0 && strcmp(hex, g_blob_digest + 7) == 0);
+    snprintf(state, sizeof state, "%s-partial-7", path);
+    CHECK(access(partial, F_OK) != 0 && access(state, F_OK) != 0);
+    /* State files that do not cover the blob are thrown away: a fresh start. */
+    CHECK(store_delete(m, &mn, NULL) == 0);
+    write_state(path, 0, 0, 40000, 40000);
+    write_state(path, 1, 50000, 40000, 40000);
+    CHECK_MSG(pull(m, name, true, &e, &err) == 0, "%s", err.msg);
+    CHECK(reg_hash_file(path, hex, NULL) == 0 && strcmp(hex, g_blob_digest + 7) == 0);
+    store_close(m);
+    reg_part_min = 100000000LL, reg_part_max = 1000000000LL;
 
     /* A corrupt blob on the source: the digest check refuses it. */
     store *d = store_open(dir, NULL); /* an empty store beside the others */
