@@ -52,6 +52,12 @@ typedef struct cp_tools {
     json_t *tools;      /* declared tools (owned reference) */
     int state, n;
     oc_buf buf;
+    struct { /* where the argument scan of buf stopped, so a growing buffer */
+        size_t pos;   /* is not rescanned (and re-parsed) from its start */
+        long start;
+        int braces;
+        bool in_str, esc;
+    } scan, bal; /* bal: the bracket count of bare-JSON tags, likewise */
 } cp_tools;
 void cp_tools_init(cp_tools *p, cp_tools_kind kind, const char *tag, json_t *tools);
 void cp_tools_free(cp_tools *p);

@@ -21,6 +21,7 @@ void cp_tools_init(cp_tools *p, cp_tools_kind kind, const char *tag, json_t *too
     p->kind = kind;
     p->tag = oc_strdup(kind == CP_TOOLS_QWEN3_CODER ? "<tool_call>" : tag && *tag ? tag : "{");
     p->tools = json_is_array(tools) ? json_incref(tools) : json_array();
+    p->scan.start = -1;
 }
 
 void cp_tools_free(cp_tools *p) {
@@ -97,26 +98,28 @@ static int find_object(json_t *obj, const char *tool, json_t **args, int depth) 
     return 0;
 }
 
-/* The first balanced {…} of buf that parses as an object; its arguments in
- * *args and the index after it in *end. */
-static bool find_arguments(const char *buf, size_t n, const char *tool, json_t **args, size_t *end) {
-    long start = -1;
-    int braces = 0;
-    bool in_str = false, esc = false;
-    for (size_t i = 0; i < n; i++) {
+/* The first balanced {…} of the buffer that parses as an object; its
+ * arguments in *args and the index after it in *end. Resumes where the
+ * last unsuccessful scan of the same (grown) buffer stopped. */
+static bool find_arguments(cp_tools *p, const char *tool, json_t **args, size_t *end) {
+    const char *buf = p->buf.data;
+    size_t n = p->buf.len;
+    for (; p->scan.pos < n; p->scan.pos++) {
+        size_t i = p->scan.pos;
         char c = buf[i];
-        if (esc) { esc = false; continue; }
-        if (c == '\\') { esc = true; continue; }
-        if (c == '"') { in_str = !in_str; continue; }
-        if (in_str) continue;
+        if (p->scan.esc) { p->scan.esc = false; continue; }
+        if (c == '\\') { p->scan.esc = true; continue; }
+        if (c == '"') { p->scan.in_str = !p->scan.in_str; continue; }
+        if (p->scan.in_str) continue;
         if (c == '{') {
-            if (braces++ == 0) start = (long)i;
+            if (p->scan.braces++ == 0) p->scan.start = (long)i;
         } else if (c == '}') {
-            if (--braces == 0 && start >= 0) {
-                json_t *obj = json_loadb(buf + start, i + 1 - (size_t)start, 0, NULL);
+            if (--p->scan.braces == 0 && p->scan.start >= 0) {
+                size_t start = (size_t)p->scan.start;
+                json_t *obj = json_loadb(buf + start, i + 1 - start, 0, NULL);
                 if (!json_is_object(obj)) {
                     json_decref(obj);
-                    start = -1;
+                    p->scan.start = -1;
                     continue;
                 }
                 json_t *a = NULL;
@@ -125,25 +128,30 @@ static bool find_arguments(const char *buf, size_t n, const char *tool, json_t *
                 *end = i + 1;
                 return true;
             }
-            if (braces < 0) braces = 0;
+            if (p->scan.braces < 0) p->scan.braces = 0;
         }
     }
     return false;
 }
 
-/* For tags "{" and "[": the brackets of that kind balance in buf. */
-static bool balanced(const cp_tools *p) {
+static void scan_reset(cp_tools *p) {
+    memset(&p->scan, 0, sizeof p->scan);
+    memset(&p->bal, 0, sizeof p->bal);
+    p->scan.start = -1;
+}
+
+/* For tags "{" and "[": the brackets of that kind balance in the buffer
+ * (counted incrementally as it grows). */
+static bool balanced(cp_tools *p) {
     char open = p->tag[0], close = open == '{' ? '}' : ']';
-    int count = 0;
-    bool in_str = false, esc = false;
-    for (size_t i = 0; i < p->buf.len; i++) {
-        char c = p->buf.data[i];
-        if (esc) { esc = false; continue; }
-        if (c == '\\') { esc = true; continue; }
-        if (c == '"') { in_str = !in_str; continue; }
-        if (in_str) continue;
-        if (c == open) count++;
-        else if (c == close && --count == 0) return true;
+    for (; p->bal.pos < p->buf.len; p->bal.pos++) {
+        char c = p->buf.data[p->bal.pos];
+        if (p->bal.esc) { p->bal.esc = false; continue; }
+        if (c == '\\') { p->bal.esc = true; continue; }
+        if (c == '"') { p->bal.in_str = !p->bal.in_str; continue; }
+        if (p->bal.in_str) continue;
+        if (c == open) p->bal.braces++;
+        else if (c == close && --p->bal.braces == 0) return true;
     }
     return false;
 }
@@ -152,9 +160,10 @@ static bool parse_call(cp_tools *p, json_t *calls) {
     size_t name_end = 0, args_end = 0;
     const char *name = find_tool(p, p->buf.data, p->buf.len, &name_end);
     json_t *args = NULL;
-    if (!name || !find_arguments(p->buf.data, p->buf.len, name, &args, &args_end)) return false;
+    if (!name || !find_arguments(p, name, &args, &args_end)) return false;
     json_array_append_new(calls, cp_tool_call(name, args, p->n++));
     cp_buf_drop(&p->buf, name_end > args_end ? name_end : args_end);
+    scan_reset(p);
     return true;
 }
 
@@ -289,6 +298,7 @@ static void generic_add(cp_tools *p, oc_buf *content, json_t *calls, bool last) 
         }
         oc_buf_append(content, p->buf.data, cut);
         cp_buf_drop(&p->buf, cut);
+        scan_reset(p);
         if (at < 0) return;
         p->state = CALLING;
     }

@@ -88,7 +88,10 @@ static bool eat(cp_harmony *p, oc_buf *thinking, oc_buf *content, json_t *calls)
     size_t n = p->acc.len;
     if (p->state == LOOK_START) {
         long at = cp_find(a, n, START);
-        if (at < 0) return false;
+        if (at < 0) { /* text between messages is dropped, as upstream does */
+            cp_buf_drop(&p->acc, n - cp_overlap(a, n, START));
+            return false;
+        }
         cp_buf_drop(&p->acc, (size_t)at + strlen(START));
         p->state = HEADER;
         return true;
