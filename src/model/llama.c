@@ -298,11 +298,19 @@ static void residual_add_normed(const model *m, float *x, float *y, const float 
     residual_add(x, y, (size_t)n * E);
 }
 
+/* Steps split by token: a single token is one thread's work, so it runs
+ * in the caller without the pool's wake-up and barrier (four per layer in
+ * every decode step). */
+static void run_rows(model *m, tensor_task_fn fn, pass *p) {
+    if (p->n == 1) fn(p, 0, 1);
+    else tensor_pool_run(m->pool, fn, p);
+}
+
 static void attention_block(model *m, pass *p) {
     const model_hparams *hp = &m->hp;
     const layer *L = &m->layers[p->il];
     int n = p->n, q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
-    tensor_pool_run(m->pool, task_attn_norm, p);
+    run_rows(m, task_attn_norm, p);
     if (L->wqkv.data) {
         matmul(m, &L->wqkv, m->s.xb, m->s.hb, n);
         add_bias(m->s.hb, L->bqkv, q_dim + 2 * kv_dim, n);
@@ -315,7 +323,7 @@ static void attention_block(model *m, pass *p) {
     add_bias(m->s.q, L->bq, q_dim, n);
     add_bias(m->s.k, L->bk, kv_dim, n);
     add_bias(m->s.v, L->bv, kv_dim, n);
-    tensor_pool_run(m->pool, task_rope_store, p);
+    run_rows(m, task_rope_store, p);
     atomic_store(&p->next_item, 0);
     tensor_pool_run(m->pool, task_attention, p);
     matmul(m, &L->wo, m->s.att, m->s.xb, n);
@@ -333,7 +341,7 @@ static void task_geglu(void *ctx, int ith, int nth) {
 static void ffn_block(model *m, pass *p) {
     const layer *L = &m->layers[p->il];
     int n = p->n;
-    tensor_pool_run(m->pool, task_ffn_norm, p);
+    run_rows(m, task_ffn_norm, p);
     if (L->moe) {
         model_moe_ffn(m, L, m->s.xb, m->s.moe_out, n);
         residual_add_normed(m, m->s.x, m->s.moe_out, L->ffn_post_norm, n);
@@ -345,7 +353,7 @@ static void ffn_block(model *m, pass *p) {
     } else {
         matmul(m, &L->w_gate, m->s.xb, m->s.hb, n);
         matmul(m, &L->w_up, m->s.xb, m->s.hb2, n);
-        tensor_pool_run(m->pool, m->hp.ffn_gelu ? task_geglu : task_silu, p);
+        run_rows(m, m->hp.ffn_gelu ? task_geglu : task_silu, p);
     }
     matmul(m, &L->w_down, m->s.hb, m->s.xb, n);
     residual_add_normed(m, m->s.x, m->s.xb, L->ffn_post_norm, n);
