@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "cli/cli.h"
+#include "compat/compat.h"
 #include "sched/sched.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -89,7 +90,7 @@ int cli_serve(int argc, char **argv) {
     sched *sc = sched_new(&sc_cfg);
     api_ctx *api = api_ctx_new(st, sc);
     server *s = server_new(&cfg, &err);
-    if (!s || api_register(s, api) != 0 || server_listen(s, &err) != 0) {
+    if (!s || api_register(s, api) != 0 || compat_register(s) != 0 || server_listen(s, &err) != 0) {
         fprintf(stderr, "Error: %s\n", err.msg);
         server_stop(s);
         api_ctx_free(api);

@@ -184,6 +184,14 @@ void server_respond_data(server_response *res, int status, const char *content_t
 }
 
 void server_respond_json(server_response *res, int status, json_t *body) {
+    if (res->filter && !res->set) { /* a translation layer rewrites the answer */
+        server_output o = {.kind = SERVER_OUTPUT_WHOLE, .status = status, .value = body};
+        res->filter(res->filter_ud, &o);
+        json_decref(body);
+        server_respond_data(res, o.status, o.content_type ? o.content_type : SERVER_CT_JSON, o.out.data, o.out.len);
+        oc_buf_free(&o.out);
+        return;
+    }
     oc_buf b = {0};
     server_json_encode(body, &b);
     json_decref(body);
@@ -223,7 +231,11 @@ void server_response_header(server_response *res, const char *name, const char *
 
 server_stream *server_stream_begin(server_response *res, const char *content_type) {
     if (!claim(res, 200)) return NULL;
-    res->stream = server_stream_new(res->req->srv, res->req->fd, content_type);
+    res->stream = server_stream_new(res->req->srv, res->req->fd, res->filter_ctype ? res->filter_ctype : content_type);
+    if (res->filter) { /* the stream outlives the request: it owns the filter now */
+        server_stream_set_filter(res->stream, res->filter, res->filter_ud, res->filter_free);
+        res->filter = NULL, res->filter_ud = NULL, res->filter_free = NULL;
+    }
     return res->stream;
 }
 
@@ -264,6 +276,8 @@ static void request_free(server_request *req) {
     oc_buf_free(&req->body);
     json_decref(req->json);
     if (req->res.file_fd >= 0) close(req->res.file_fd);
+    if (req->res.filter_free) req->res.filter_free(req->res.filter_ud);
+    free(req->res.filter_ctype);
     free(req->res.content_type);
     oc_buf_free(&req->res.body);
     oc_buf_free(&req->res.headers);

@@ -217,6 +217,47 @@ bool server_stream_alive(server_stream *w);
 /* Finishes the response and releases the writer. */
 void server_stream_end(server_stream *w);
 
+/* ---- translation layers (OpenAI / Anthropic compatibility) ----
+ * A foreign-API route translates its request into a native one and runs
+ * the native handler on it; the handler's answers go through an output
+ * filter that rewrites them into the foreign shape. */
+
+/* The handler and context registered for method + pattern (exact pattern
+ * text, e.g. "/api/chat"); -1 when there is none. */
+int server_route_lookup(const server *s, const char *method, const char *pattern, server_handler *h,
+                        void **ctx);
+/* Replaces the request's JSON body (takes ownership): what
+ * server_request_json returns from now on, e.g. for a native handler run
+ * on a translated request. */
+void server_request_set_json(server_request *req, json_t *body);
+
+enum server_output_kind {
+    SERVER_OUTPUT_WHOLE, /* server_respond_json/_error: the whole answer */
+    SERVER_OUTPUT_CHUNK, /* server_stream_write_json: one streamed value */
+    SERVER_OUTPUT_ERROR, /* server_stream_error: value is {"error":msg} */
+    SERVER_OUTPUT_END,   /* server_stream_end of a stream still alive */
+};
+typedef struct server_output {
+    enum server_output_kind kind;
+    int status;           /* WHOLE, ERROR: the handler's; the filter may change it */
+    const json_t *value;  /* WHOLE, CHUNK, ERROR (borrowed); NULL for END */
+    bool started;         /* ERROR: bytes of the stream were already sent */
+    const char *content_type; /* WHOLE: the filter's type (NULL: JSON) */
+    oc_buf out;           /* the filter appends the bytes to send instead */
+} server_output;
+/* Rewrites one answer. Calls for one response never overlap, but a
+ * stream's come from its writer's thread. For an ERROR before any byte,
+ * out is the whole JSON body sent with status; after, the last bytes. */
+typedef void (*server_output_filter)(void *ud, server_output *o);
+/* Installs a filter on res before the handler answers: JSON answers,
+ * streamed JSON values, stream errors and stream ends go through it
+ * (raw data, text, empty answers and server_stream_write bytes do not).
+ * A stream the handler begins gets stream_content_type (e.g.
+ * "text/event-stream"). free_ud(ud) runs once the response, or a stream
+ * begun on it, is released. */
+void server_response_filter(server_response *res, server_output_filter fn, void *ud, void (*free_ud)(void *),
+                            const char *stream_content_type);
+
 /* ---- JSON output like Go's encoding/json ---- */
 
 /* Compact; "<", ">", "&", U+2028/9 escaped as \u003c...; invalid UTF-8 as

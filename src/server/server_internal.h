@@ -100,6 +100,10 @@ struct server_response {
     oc_buf body;
     oc_buf headers;    /* "name\0value\0" pairs */
     server_stream *stream;
+    server_output_filter filter; /* server_response_filter; moves to the stream */
+    void *filter_ud;
+    void (*filter_free)(void *);
+    char *filter_ctype;
     int file_fd;       /* server_respond_file: owned once set (>= 0) */
     uint64_t file_off, file_len;
 };
@@ -136,6 +140,8 @@ void server_builtin_routes(server *s);
 enum server_stream_first { SERVER_STREAM_DATA, SERVER_STREAM_FAILED, SERVER_STREAM_GONE };
 
 server_stream *server_stream_new(server *s, int fd, const char *content_type);
+/* Hands a response's output filter to its stream (which frees ud). */
+void server_stream_set_filter(server_stream *w, server_output_filter fn, void *ud, void (*free_ud)(void *));
 /* Connection side: waits for the first byte, an error or the end; a
  * failure gives its status and JSON body (to free). */
 enum server_stream_first server_stream_wait_first(server_stream *w, int *status, char **body);

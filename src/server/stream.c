@@ -30,6 +30,9 @@ struct server_stream {
     bool wrote, finished, gone, started;
     int err_status;
     char *err_body; /* the whole answer when failed before any byte */
+    server_output_filter filter; /* a translation layer's (server_response_filter) */
+    void *filter_ud;
+    void (*filter_free)(void *);
 };
 
 /* One lock for every server's stream list, so a writer outliving its
@@ -74,6 +77,7 @@ static void release(server_stream *w) {
     pthread_mutex_unlock(&registry_mu);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    if (w->filter_free) w->filter_free(w->filter_ud);
     oc_buf_free(&w->q);
     free(w->content_type);
     free(w->err_body);
@@ -108,7 +112,28 @@ bool server_stream_write(server_stream *w, const void *data, size_t len) {
     return ok;
 }
 
+void server_stream_set_filter(server_stream *w, server_output_filter fn, void *ud, void (*free_ud)(void *)) {
+    w->filter = fn, w->filter_ud = ud, w->filter_free = free_ud;
+}
+
+/* Whether bytes went out, which decides the shape of a filtered error.
+ * (Filter calls come from the stream's one producer, so never overlap.) */
+static bool has_started(server_stream *w) {
+    pthread_mutex_lock(&w->mu);
+    bool wrote = w->wrote;
+    pthread_mutex_unlock(&w->mu);
+    return wrote;
+}
+
 bool server_stream_write_json(server_stream *w, json_t *value) {
+    if (w && w->filter) {
+        server_output o = {.kind = SERVER_OUTPUT_CHUNK, .status = 200, .value = value};
+        w->filter(w->filter_ud, &o);
+        json_decref(value);
+        bool ok = o.out.len ? server_stream_write(w, o.out.data, o.out.len) : server_stream_alive(w);
+        oc_buf_free(&o.out);
+        return ok;
+    }
     oc_buf b = {0};
     server_json_encode(value, &b);
     oc_buf_append(&b, "\n", 1);
@@ -118,16 +143,15 @@ bool server_stream_write_json(server_stream *w, json_t *value) {
     return ok;
 }
 
-void server_stream_fail(server_stream *w, int status, json_t *before, const char *after) {
-    oc_buf body = {0};
-    server_json_encode(before, &body);
-    json_decref(before);
+/* Ends w with an error: `before` is the whole JSON body when nothing was
+ * sent yet, `after` (may be NULL) the last bytes otherwise. */
+static void fail_raw(server_stream *w, int status, const char *before, const char *after) {
     if (w) {
         pthread_mutex_lock(&w->mu);
         if (!w->finished && !w->gone) {
             if (!w->wrote) { /* nothing sent: the error gets its own status */
                 w->err_status = status ? status : 500;
-                w->err_body = oc_strdup(body.data);
+                w->err_body = oc_strdup(before);
             } else if (after) {
                 oc_buf_puts(&w->q, after);
             }
@@ -136,10 +160,27 @@ void server_stream_fail(server_stream *w, int status, json_t *before, const char
         }
         pthread_mutex_unlock(&w->mu);
     }
+}
+
+void server_stream_fail(server_stream *w, int status, json_t *before, const char *after) {
+    oc_buf body = {0};
+    server_json_encode(before, &body);
+    json_decref(before);
+    fail_raw(w, status, body.data, after);
     oc_buf_free(&body);
 }
 
 void server_stream_error(server_stream *w, int status, const char *msg) {
+    if (w && w->filter) {
+        json_t *e = server_error_object(msg);
+        server_output o = {.kind = SERVER_OUTPUT_ERROR, .status = status, .value = e, .started = has_started(w)};
+        w->filter(w->filter_ud, &o);
+        json_decref(e);
+        oc_buf_append(&o.out, "", 1);
+        fail_raw(w, o.status, o.out.data, o.out.data);
+        oc_buf_free(&o.out);
+        return;
+    }
     json_t *o = server_error_object(msg);
     oc_buf line = {0};
     server_json_encode(o, &line);
@@ -158,6 +199,12 @@ bool server_stream_alive(server_stream *w) {
 
 void server_stream_end(server_stream *w) {
     if (!w) return;
+    if (w->filter && server_stream_alive(w)) { /* the layer's closing bytes */
+        server_output o = {.kind = SERVER_OUTPUT_END, .status = 200};
+        w->filter(w->filter_ud, &o);
+        if (o.out.len) server_stream_write(w, o.out.data, o.out.len);
+        oc_buf_free(&o.out);
+    }
     pthread_mutex_lock(&w->mu);
     w->finished = true;
     pthread_cond_broadcast(&w->cv);

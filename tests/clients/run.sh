@@ -4,7 +4,7 @@
 set -eu
 export OLLAMA_BIN=$(realpath "$1")
 cd "$(dirname "$0")"
-if [ ! -d node_modules/ollama ]; then
+if [ ! -d node_modules/ollama ] || [ ! -d node_modules/openai ] || [ ! -d node_modules/@anthropic-ai/sdk ]; then
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 exec node --test --test-concurrency=1 ./*.test.mjs

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -430,6 +431,10 @@ static void *writer_main(void *arg) {
     case 6: /* another layer's error shape */
         server_stream_fail(j->w, 400, json_pack("{s{ss}}", "error", "message", "bad"), "data: x\n\n");
         break;
+    case 7: /* two values, then the end (the filter tests) */
+        server_stream_write_json(j->w, json_pack("{si}", "n", 0));
+        server_stream_write_json(j->w, json_pack("{si}", "n", 1));
+        break;
     case 4: /* the client hangs up before the first byte */
         sleep_ms(300);
         write_until_gone(j);
@@ -490,7 +495,52 @@ static void h_upload(server_request *req, server_response *res, void *ctx) {
     server_request_read_body(req, up_sink, up_done, &g_up);
 }
 
+/* A translation layer in miniature: the output filter tags each event,
+ * and the handler runs a registered one on a substituted body. */
+static atomic_int g_filter_frees;
+static server_handler g_echo_h;
+static void *g_echo_ctx;
+
+static void test_filter(void *ud, server_output *o) {
+    char *v = o->value ? json_dumps(o->value, JSON_COMPACT) : NULL;
+    switch (o->kind) {
+    case SERVER_OUTPUT_WHOLE:
+        oc_buf_printf(&o->out, "W%d:%s", o->status, v);
+        o->content_type = "text/x-test";
+        if (o->status == 404) o->status = 410;
+        break;
+    case SERVER_OUTPUT_CHUNK: oc_buf_printf(&o->out, "C:%s\n", v); break;
+    case SERVER_OUTPUT_ERROR:
+        oc_buf_printf(&o->out, "E%d:%d:%s", o->started, o->status, v);
+        o->status = 502;
+        break;
+    case SERVER_OUTPUT_END: oc_buf_printf(&o->out, "END:%s\n", (const char *)ud); break;
+    }
+    free(v);
+}
+
+static void filter_free(void *ud) {
+    CHECK_EQ_STR(ud, "ud");
+    atomic_fetch_add(&g_filter_frees, 1);
+}
+
+static void h_filtered(server_request *req, server_response *res, void *ctx) {
+    const char *kind = server_request_param(req, "kind");
+    server_response_filter(res, test_filter, "ud", filter_free, "text/event-stream");
+    server_request_set_json(req, json_pack("{sb}", "sub", 1));
+    if (strcmp(kind, "echo") == 0) return g_echo_h(req, res, g_echo_ctx);
+    if (strcmp(kind, "err") == 0) return server_respond_error(res, 404, "nope");
+    if (strcmp(kind, "text") == 0) return server_respond_text(res, 200, "plain");
+    (void)ctx;
+    g_job.kind = atoi(kind);
+    g_job.w = server_stream_begin(res, NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, writer_main, &g_job);
+    pthread_detach(t);
+}
+
 static const server_route_def test_routes[] = {
+    {"POST", "/t/filtered/:kind", h_filtered, NULL, 0},
     {"POST", "/t/echo", h_echo, NULL, SERVER_JSON_BODY},
     {"GET", "/t/param/:id", h_param, NULL, 0},
     {"PUT", "/t/raw", h_raw, NULL, 0},
@@ -792,6 +842,59 @@ static void test_stream_errors(void) {
     resp_free(&r);
 }
 
+/* A filtered stream: POST /t/filtered/<kind>, the whole answer. */
+static void filtered_stream(int kind, resp *r) {
+    conn c;
+    sem_init(&g_job.step, 0, 0);
+    sem_init(&g_job.done, 0, 0);
+    char req[256];
+    snprintf(req, sizeof req, "POST /t/filtered/%d HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", kind);
+    CHECK(conn_open(&c, AF_INET, g_port) && conn_send(&c, req, strlen(req)) && read_head(&c, r));
+    read_body(&c, r, false);
+    close(c.fd);
+    stream_close();
+}
+
+static void test_filters(server *s) {
+    CHECK_EQ_INT(server_route_lookup(s, "POST", "/t/echo", &g_echo_h, &g_echo_ctx), 0);
+    CHECK(g_echo_h == h_echo);
+    server_handler h;
+    void *ctx;
+    CHECK_EQ_INT(server_route_lookup(s, "GET", "/t/echo", &h, &ctx), -1);
+    CHECK_EQ_INT(server_route_lookup(s, "POST", "/t/ech", &h, &ctx), -1);
+    resp r;
+    /* a whole JSON answer: rewritten, with the filter's type and status */
+    CHECK(request("POST", "/t/filtered/echo", NULL, "{\"orig\":1}", &r));
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(r.body.data, "W200:{\"sub\":true,\"path\":\"/t/filtered/echo\"}");
+    CHECK_EQ_STR(hdr(&r, "Content-Type", 0), "text/x-test");
+    resp_free(&r);
+    CHECK(request("POST", "/t/filtered/err", NULL, NULL, &r));
+    CHECK_EQ_INT(r.status, 410);
+    CHECK_EQ_STR(r.body.data, "W404:{\"error\":\"nope\"}");
+    resp_free(&r);
+    CHECK(request("POST", "/t/filtered/text", NULL, NULL, &r)); /* not JSON: untouched */
+    CHECK_EQ_STR(r.body.data, "plain");
+    resp_free(&r);
+    /* streams: the filter's content type, chunks, and the end */
+    filtered_stream(7, &r);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(hdr(&r, "Content-Type", 0), "text/event-stream");
+    CHECK_EQ_STR(r.body.data, "C:{\"n\":0}\nC:{\"n\":1}\nEND:ud\n");
+    resp_free(&r);
+    filtered_stream(2, &r); /* an error before any byte: the filter's body and status */
+    CHECK_EQ_INT(r.status, 502);
+    CHECK_EQ_STR(r.body.data, "E0:404:{\"error\":\"model 'x' not found\"}");
+    resp_free(&r);
+    filtered_stream(3, &r); /* after bytes: the filter's last bytes, no END */
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_STR(r.body.data, "C:{\"done\":false}\nE1:500:{\"error\":\"boom <&>\"}");
+    CHECK(!g_job.result);
+    resp_free(&r);
+    for (int i = 0; i < 100 && atomic_load(&g_filter_frees) < 6; i++) sleep_ms(10);
+    CHECK_EQ_INT(atomic_load(&g_filter_frees), 6); /* once per request, streams included */
+}
+
 static void test_upload(void) {
     size_t n = 5u << 20;
     char *big = oc_malloc(n + 1);
@@ -893,6 +996,7 @@ static void test_live(void) {
     test_stream_lines();
     test_stream_disconnect();
     test_stream_errors();
+    test_filters(s);
     test_upload();
     test_stop_mid_stream();
     test_bind_errors();
