@@ -159,6 +159,31 @@ http GET /api/tags
 [ "$(json 'len(d["models"])')" = 0 ]; expect "nothing listed after the refused pull: $BODY" $?
 [ ! -e "$TMP/models/blobs/sha256-$mhex" ] && [ ! -e "$TMP/models/blobs/sha256-$mhex-partial" ]; expect "no trace of the corrupt blob" $?
 
+# A registry behind bearer-token auth: the challenge is followed, the token
+# request carries Ollama's signature made with ~/.ollama/id_ed25519.
+mkdir -p "$HOME/.ollama"
+ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ollama/id_ed25519" >/dev/null 2>&1
+APORT=$(free_port)
+python3 "$here/registry_proxy.py" "$APORT" "$RPORT" "$TMP/proxy" auth 7 &
+helpers+=($!)
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$APORT/v2/" && break; sleep 0.1; done
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT/v2/library/demo/manifests/latest")
+[ "$code" = 401 ]; expect "auth proxy refuses without a token: $code" $?
+aname=127.0.0.1:$APORT/library/demo:latest
+http POST /api/pull -d "{\"model\":\"$aname\",\"insecure\":true,\"stream\":false}"
+[ "$BODY" = '{"status":"success"}' ]; expect "pull through bearer auth: $BODY" $?
+verdict=$(head -1 "$TMP/proxy/auth" 2>/dev/null)
+if python3 -c "import cryptography" 2>/dev/null && command -v ssh-keygen >/dev/null; then
+  [ "$verdict" = "signed-ok query-ok" ]; expect "token request signed and sorted: $verdict" $?
+fi
+[ "$(generate "$aname")" = "$ref" ]; expect "model pulled through auth generates the same text" $?
+XPORT=$(free_port)
+python3 "$here/registry_proxy.py" "$XPORT" "$RPORT" "$TMP/proxy" auth 1 &
+helpers+=($!)
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$XPORT/v2/" && break; sleep 0.1; done
+http POST /api/pull -d "{\"model\":\"127.0.0.1:$XPORT/library/demo:latest\",\"insecure\":true,\"stream\":false}"
+[ "$BODY" = "{\"error\":\"pull model manifest: realm host \\\"localhost:$XPORT\\\" does not match original host \\\"127.0.0.1:$XPORT\\\"\"}" ]; expect "realm on another host refused: $BODY" $?
+
 # Between two of our servers through /v2.
 http POST /api/pull -d "{\"model\":\"$name\",\"insecure\":true,\"stream\":false}"
 http POST /api/copy -d "{\"source\":\"$name\",\"destination\":\"demo\"}"

@@ -8,7 +8,16 @@ MODE drop:    the first ranged blob GET whose body is over N bytes sends N
               ranged blob GETs wait for DIR/go, then pass through, and
               "<digest> <body bytes>" lines are appended to DIR/bytes.
 MODE corrupt: blob bodies over N bytes pass through with one byte flipped.
+MODE auth:    every request needs "Authorization: Bearer tok-N", else 401
+              with a Bearer challenge whose realm is this proxy's /token
+              (on host "localhost" when N is 1, which clients must refuse);
+              /token checks Ollama's query and signature and writes
+              "signed-ok", "signed-bad" or "unsigned" to DIR/auth.
 """
+import base64
+import hashlib
+import json
+import urllib.parse
 import http.client
 import http.server
 import os
@@ -25,13 +34,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def challenge(self):
+        host = "localhost" if limit == 1 else "127.0.0.1"
+        body = b'{"errors":[{"code":"UNAUTHORIZED"}]}'
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Bearer realm="http://%s:%d/token",service="test",scope="repository:library/demo:pull"' % (host, port))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def token(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        keys = [kv.split("=")[0] for kv in urllib.parse.urlsplit(self.path).query.split("&")]
+        ok = keys == sorted(keys) and q.get("service") == ["test"] and q.get("scope") == ["repository:library/demo:pull"]
+        ok = ok and "ts" in q and len(q.get("nonce", [""])[0]) == 22
+        verdict = "unsigned"
+        auth = self.headers.get("Authorization")
+        if auth:
+            verdict = "signed-bad"
+            try:
+                from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+                key, sig = auth.split(":")
+                wire = base64.b64decode(key)
+                empty = base64.b64encode(hashlib.sha256(b"").hexdigest().encode()).decode()
+                msg = "GET,http://%s%s,%s" % (self.headers["Host"], self.path, empty)
+                Ed25519PublicKey.from_public_bytes(wire[-32:]).verify(base64.b64decode(sig), msg.encode())
+                verdict = "signed-ok"
+            except Exception as e:  # noqa: BLE001 - any failure is a bad signature
+                verdict = "signed-bad " + repr(e)
+        with open(os.path.join(folder, "auth"), "a") as f:
+            f.write(("%s query-%s\n" % (verdict, "ok" if ok else "bad")))
+        body = json.dumps({"token": "tok-%d" % limit}).encode()
+        self.send_response(200 if ok else 400)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def forward(self, head_only):
+        if mode == "auth":
+            if self.path.startswith("/token"):
+                return self.token()
+            if self.headers.get("Authorization") != "Bearer tok-%d" % limit:
+                return self.challenge()
         ranged = "/blobs/" in self.path and "Range" in self.headers
         if mode == "drop" and ranged and state["dropped"]:
             while not os.path.exists(os.path.join(folder, "go")):
                 time.sleep(0.05)
         conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")}
         conn.request(self.command, self.path, headers=headers)
         resp = conn.getresponse()
         body = b"" if head_only else resp.read()
