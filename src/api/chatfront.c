@@ -54,6 +54,7 @@ struct api_front {
     bool embedding, vision, audio;
     const builtin *parser;
     bool renderer, parser_set;
+    bool strip_think; /* qwen3 family or deepseek-r1: older answers lose their <think> */
 };
 
 static void add_cap(char ***caps, int *n, const char *cap) {
@@ -194,6 +195,7 @@ api_front *api_front_open(const store_model *m) {
     const char *fam = m->config.model_family, *t = m->template_text;
     f->harmony = fam && (!strcmp(fam, "gptoss") || !strcmp(fam, "gpt-oss")) && t && strstr(t, "<|start|>") &&
                  strstr(t, "<|end|>");
+    f->strip_think = (fam && !strcmp(fam, "qwen3")) || !strcmp(m->name.model, "deepseek-r1");
     int env = go_template_env();
     bool builtin = f->renderer || (m->config.parser && *m->config.parser) || f->harmony;
     if (f->has_go)
@@ -266,10 +268,41 @@ static int render_jinja(const api_front *f, const json_t *msgs, const json_t *to
     return rc;
 }
 
+/* upstream's filterThinkTags: assistant messages before the last user
+ * message keep only what follows their thinking block. */
+static bool role_is(const json_t *m, const char *role) {
+    const char *r = json_string_value(json_object_get(m, "role"));
+    return r && !strcmp(r, role);
+}
+
+static json_t *strip_think(const json_t *msgs) {
+    json_t *out = json_deep_copy(msgs), *m;
+    size_t i, last_user = 0;
+    bool any = false;
+    json_array_foreach(out, i, m) if (role_is(m, "user")) last_user = i, any = true;
+    json_array_foreach(out, i, m) {
+        const char *c = json_string_value(json_object_get(m, "content"));
+        if (!any || i >= last_user || !c || !role_is(m, "assistant")) continue;
+        chat_parser *p = chat_parser_new(&(chat_parser_opts){.think_open = "<think>", .think_close = "</think>"});
+        chat_delta d;
+        chat_delta_init(&d);
+        chat_parser_add(p, c, strlen(c), &d);
+        json_object_set_new(m, "content", json_string(d.content.data));
+        chat_delta_free(&d);
+        chat_parser_free(p);
+    }
+    return out;
+}
+
 int api_front_render(const api_front *f, const char *go_template, const json_t *msgs, const json_t *tools,
                      const api_think *think, const char *effort, oc_buf *out, oc_error *err) {
-    if (!go_template && api_front_uses_jinja(f)) return render_jinja(f, msgs, tools, think, effort, out, err);
-    return api_render(go_template ? go_template : f->go_text, msgs, tools, think, out, err);
+    json_t *own = f->strip_think ? strip_think(msgs) : NULL;
+    if (own) msgs = own;
+    int rc = !go_template && api_front_uses_jinja(f) ? render_jinja(f, msgs, tools, think, effort, out, err)
+                                                     : api_render(go_template ? go_template : f->go_text, msgs, tools,
+                                                                  think, out, err);
+    json_decref(own);
+    return rc;
 }
 
 /* ---- output parsing ---- */

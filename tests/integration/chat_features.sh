@@ -92,6 +92,13 @@ grep -q '"required":\["city"\]' "$SERVER_LOG"; expect "tools rendered into the p
 http POST /api/chat -d '{"model":"jinja","messages":[{"role":"user","content":"hi"}],"think":false,"stream":false,"options":{"num_predict":1}}'
 grep -q 'prompt=<|im_start|>user.hi<|im_end|>.<|im_start|>assistant.<think>' "$SERVER_LOG" || grep -qz $'<think>\n\n</think>' "$SERVER_LOG"
 expect "enable_thinking=false reaches the Jinja template" $?
+# deepseek-r1 (and the qwen3 family): earlier answers lose their thinking.
+http POST /api/create -d "{\"model\":\"deepseek-r1\",\"from\":\"gotmpl\",\"stream\":false}"
+HIST='[{"role":"user","content":"a"},{"role":"assistant","content":"<think>old musing</think>Answer A"},{"role":"user","content":"b"}]'
+http POST /api/chat -d "{\"model\":\"deepseek-r1\",\"messages\":$HIST,\"stream\":false,\"think\":false,\"options\":{\"num_predict\":1}}"
+grep -q 'Answer A' "$SERVER_LOG" && ! grep -q 'old musing' "$SERVER_LOG"; expect "deepseek-r1 history without thinking: $CODE" $?
+http POST /api/chat -d "{\"model\":\"gotmpl\",\"messages\":$HIST,\"stream\":false,\"think\":false,\"options\":{\"num_predict\":1}}"
+grep -q 'old musing' "$SERVER_LOG"; expect "other models keep it" $?
 stop_server
 
 # Forced output: thinking, then a tool call.
