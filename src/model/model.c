@@ -185,6 +185,18 @@ static size_t max_scratch(const model *m, int n_batch) {
     return moe > best ? moe : best;
 }
 
+/* Floats per token of hb and hb2: n_ff, or more where they also take a
+ * fused qkv output (hb) or a fused gate-up output (hb2). */
+static size_t hidden_width(const model *m) {
+    const model_hparams *hp = &m->hp;
+    size_t w = (size_t)hp->n_ff, qkv = (size_t)(hp->n_head + 2 * hp->n_head_kv) * (size_t)hp->head_dim;
+    for (int il = 0; m->layers && il < hp->n_layer; il++) {
+        if (m->layers[il].up_fused && 2 * (size_t)hp->n_ff > w) w = 2 * (size_t)hp->n_ff;
+        if (m->layers[il].wqkv.data && qkv > w) w = qkv;
+    }
+    return w;
+}
+
 static int alloc_state(model *m, oc_error *err) {
     const model_hparams *hp = &m->hp;
     model_params *p = &m->params;
@@ -209,10 +221,8 @@ static int alloc_state(model *m, oc_error *err) {
     s->att = oc_aligned_alloc(nb * q_dim * sizeof(float));
     s->k = oc_aligned_alloc(nb * kv_dim * sizeof(float));
     s->v = oc_aligned_alloc(nb * kv_dim * sizeof(float));
-    /* hb also takes phi3's fused qkv output, hb2 its fused gate-up output. */
-    size_t ff = (size_t)hp->n_ff * 2 > (size_t)(q_dim + 2 * kv_dim) ? (size_t)hp->n_ff * 2 : (size_t)(q_dim + 2 * kv_dim);
-    s->hb = oc_aligned_alloc(nb * ff * sizeof(float));
-    s->hb2 = oc_aligned_alloc(nb * ff * sizeof(float));
+    s->hb = oc_aligned_alloc(nb * hidden_width(m) * sizeof(float));
+    s->hb2 = oc_aligned_alloc(nb * hidden_width(m) * sizeof(float));
     s->logits = oc_aligned_alloc((size_t)hp->n_vocab * sizeof(float));
     if (m->dense_2.data) s->dense = oc_aligned_alloc(nb * (size_t)m->dense_2.n_out * sizeof(float));
     s->out_rows = oc_malloc(nb * sizeof(int32_t));
