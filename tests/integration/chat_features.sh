@@ -42,6 +42,9 @@ setup_models() {
   [ "$BODY" = '{"status":"success"}' ]; expect "create gotmpl: $BODY" $?
   http POST /api/create -d "{\"model\":\"plain\",\"files\":{\"m.gguf\":\"$dt\"},\"stream\":false}"
   [ "$BODY" = '{"status":"success"}' ]; expect "create plain: $BODY" $?
+  # A Go template offering less than the GGUF's Jinja one: the Jinja one wins.
+  http POST /api/create -d "{\"model\":\"both\",\"from\":\"jinja\",\"template\":\"{{ .Prompt }}\",\"stream\":false}"
+  [ "$BODY" = '{"status":"success"}' ]; expect "create both: $BODY" $?
   http POST /api/create -d "{\"model\":\"bad\",\"from\":\"plain\",\"template\":\"{{ .Prompt \",\"stream\":false}"
   [ "$CODE" = 400 ] && [[ "$BODY" == *'template error: template: :1:'* ]]; expect "bad template named with position: $CODE $BODY" $?
 }
@@ -50,7 +53,7 @@ TOOLS='[{"type":"function","function":{"name":"get_weather","description":"Weath
 
 check_show() {
   local m want
-  for m in jinja:tools,thinking,completion gotmpl:completion,tools,thinking plain:completion named:completion; do
+  for m in both:tools,thinking,completion jinja:tools,thinking,completion gotmpl:completion,tools,thinking plain:completion named:completion; do
     want=${m#*:}
     http POST /api/show -d "{\"model\":\"${m%%:*}\"}"
     [ "$(json '",".join(d.get("capabilities", []))')" = "$want" ]; expect "show ${m%%:*} capabilities: $(json 'd.get("capabilities")')" $?
@@ -142,8 +145,10 @@ http POST /api/generate -d '{"model":"gotmpl","prompt":"Weather?","think":true,"
 stop_server
 
 # Forced Llama 3 style output: a bare JSON call after <|python_tag|>.
-start_server 'OLLAMA_TEST_REPLAY=<|python_tag|>{"name": "get_weather", "parameters": {"city": "Oslo"}}' || exit 1
+start_server OLLAMA_GO_TEMPLATE=true 'OLLAMA_TEST_REPLAY=<|python_tag|>{"name": "get_weather", "parameters": {"city": "Oslo"}}' || exit 1
 tmpl='{{ range .Messages }}{{ .Content }}{{ if .ToolCalls }}{{ range .ToolCalls }}{\"name\": \"{{ .Function.Name }}\", \"parameters\": {{ .Function.Arguments }}}{{ end }}{{ end }}{{ end }}{{ if .Tools }}{{ .Tools }}{{ end }}'
+http POST /api/show -d '{"model":"both"}'
+[ "$(json '",".join(d["capabilities"])')" = completion ]; expect "OLLAMA_GO_TEMPLATE=true: the Go template rules" $?
 http POST /api/create -d "{\"model\":\"llama3ish\",\"from\":\"plain\",\"template\":\"$tmpl\",\"stream\":false}"
 [ "$BODY" = '{"status":"success"}' ]; expect "create llama3ish: $BODY" $?
 http POST /api/chat -d "{\"model\":\"llama3ish\",\"messages\":[{\"role\":\"user\",\"content\":\"Oslo?\"}],\"tools\":$TOOLS,\"stream\":false}"
