@@ -43,19 +43,30 @@ static void tensor(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t n
 
 /* A random tensor stored quantized (rows of ne0 through the type's own
  * quantizer). */
+/* IQ4_NL and IQ4_XS have no quantizer here: random indices and scales
+ * under a fixed block scale (std), which both engines read alike. */
+static void random_blocks(uint8_t *data, size_t bytes, enum tensor_type type, float std) {
+    for (size_t i = 0; i < bytes; i++) data[i] = (uint8_t)((rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull) >> 56);
+    size_t bs = tensor_get_traits(type)->type_size;
+    uint16_t d = tensor_f32_to_f16(std);
+    for (size_t b = 0; b < bytes; b += bs) memcpy(data + b, &d, 2);
+}
+
 static void tensor_q(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, float std, enum tensor_type type) {
     int64_t rows = ne1 * ne2;
     float *row = malloc((size_t)ne0 * sizeof(float));
     size_t rb = tensor_row_size(type, ne0);
     uint8_t *data = malloc(rb * (size_t)rows);
-    for (int64_t r = 0; r < rows; r++) {
+    tensor_from_float_fn quantize = tensor_get_traits(type)->from_float;
+    for (int64_t r = 0; r < rows && quantize; r++) {
         for (int64_t i = 0; i < ne0; i++) row[i] = std * randn();
-        tensor_get_traits(type)->from_float(row, data + rb * (size_t)r, ne0);
+        quantize(row, data + rb * (size_t)r, ne0);
     }
+    if (!quantize) random_blocks(data, rb * (size_t)rows, type, std);
     free(row);
     g->owned[g->n_owned++] = data;
     int64_t ne[3] = {ne0, ne1, ne2};
-    gguf_writer_add_tensor(g->w, name, type, 3, ne, data, rb * (uint64_t)rows, NULL);
+    gguf_writer_add_tensor(g->w, name, type, ne2 > 1 ? 3 : 2, ne, data, rb * (uint64_t)rows, NULL);
 }
 
 static void key_u32(gen *g, const char *key, uint32_t v) {
@@ -292,6 +303,48 @@ static int make_gptoss(gen *g, const gguf_file *demo, const char *dir) {
     return make_gptoss_as(g, demo, dir, false) | make_gptoss_as(g, demo, dir, true);
 }
 
+/* Quantized weights end to end: a 256-wide qwen3 whose matrices are
+ * IQ4_XS, IQ4_NL, Q4_K, Q6_K and Q8_0 (embeddings), so both engines
+ * quantize activations to Q8_0 / Q8_K and run the same kernels' maths. */
+static int make_qwen3_quant(gen *g, const gguf_file *demo, const char *dir) {
+    enum { QE = 256, QHD = 64 };
+    start(g, demo, "qwen3", 1, 111); /* start's F32 embeddings are replaced below */
+    g->file = "qwen3-quant";
+    gguf_writer_free(g->w);
+    for (int i = 0; i < g->n_owned; i++) free(g->owned[i]);
+    g->n_owned = 0;
+    g->w = gguf_writer_new();
+    gguf_writer_set_str(g->w, "general.architecture", "qwen3");
+    gguf_writer_set_str(g->w, "general.name", "tiny random test model");
+    for (uint64_t i = 0; i < demo->n_kv; i++)
+        if (strncmp(demo->kv[i].key, "tokenizer.", 10) == 0) gguf_writer_set_value(g->w, demo->kv[i].key, &demo->kv[i].value);
+    const char *k32[][2] = {{"context_length", "512"}, {"embedding_length", "256"}, {"feed_forward_length", "256"},
+                            {"block_count", "2"}, {"attention.head_count", "4"}, {"attention.head_count_kv", "2"},
+                            {"attention.key_length", "64"}, {"attention.value_length", "64"}};
+    for (size_t i = 0; i < sizeof k32 / sizeof k32[0]; i++) key_u32(g, k32[i][0], (uint32_t)atoi(k32[i][1]));
+    key_f32(g, "attention.layer_norm_rms_epsilon", 1e-6f);
+    key_f32(g, "rope.freq_base", 1000000.0f);
+    tensor_q(g, "token_embd.weight", QE, g->n_vocab, 1, 0.5f, TENSOR_Q8_0);
+    tensor(g, "output_norm.weight", QE, 1, 1, 0.1f, 1);
+    char name[96];
+    for (int il = 0; il < 2; il++) {
+#define Q(suffix, a, b, std, type) (snprintf(name, sizeof name, "blk.%d." suffix, il), tensor_q(g, name, a, b, 1, std, type))
+        layer_tensor(g, il, "attn_norm.weight", QE, 1, 1, 0.1f, 1);
+        Q("attn_q.weight", QE, 4 * QHD, 0.0004f, TENSOR_IQ4_XS);
+        Q("attn_k.weight", QE, 2 * QHD, 0.0004f, TENSOR_IQ4_XS);
+        Q("attn_v.weight", QE, 2 * QHD, 0.004f, TENSOR_IQ4_NL);
+        Q("attn_output.weight", 4 * QHD, QE, 0.004f, TENSOR_IQ4_NL);
+        layer_tensor(g, il, "attn_q_norm.weight", QHD, 1, 1, 0.1f, 1);
+        layer_tensor(g, il, "attn_k_norm.weight", QHD, 1, 1, 0.1f, 1);
+        layer_tensor(g, il, "ffn_norm.weight", QE, 1, 1, 0.1f, 1);
+        Q("ffn_gate.weight", QE, QE, 0.15f, TENSOR_Q4_K);
+        Q("ffn_up.weight", QE, QE, 0.15f, TENSOR_Q4_K);
+        Q("ffn_down.weight", QE, QE, 0.15f, TENSOR_Q6_K);
+#undef Q
+    }
+    return finish(g, dir);
+}
+
 /* embeddinggemma: Gemma 3 blocks, bidirectional with a symmetric window,
  * mean pooling and the two dense projections after it. */
 static int make_gemma_embedding(gen *g, const gguf_file *demo, const char *dir) {
@@ -319,7 +372,7 @@ int main(int argc, char **argv) {
     static gen g;
     int (*makers[])(gen *, const gguf_file *, const char *) = {
         make_qwen2, make_qwen3, make_gemma, make_gemma2, make_gemma3, make_phi3, make_gemma_embedding,
-        make_mixtral, make_qwen3moe, make_gptoss,
+        make_mixtral, make_qwen3moe, make_gptoss, make_qwen3_quant,
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof makers / sizeof makers[0]; i++) rc |= makers[i](&g, demo, argv[1]);

@@ -4,8 +4,10 @@
  * its llamacpp-reference.mjs): prompt tokens identical, the last prompt
  * token's log-probabilities within 1e-3 (the reference gives
  * probabilities, so logits are compared after log-softmax), greedy tokens
- * identical (also for gpt-oss, whose MXFP4 experts see the same Q8_0
- * activations in both engines, so the same bound holds). The 36-token
+ * identical. Quantized weights keep the same bound: both engines quantize
+ * activations alike (Q8_0 / Q8_K), so gpt-oss's MXFP4 experts and
+ * qwen3-quant's IQ4_XS, IQ4_NL, Q4_K, Q6_K and Q8_0 matrices match to
+ * ~5e-6 as well (CMake runs this test again on the scalar kernels). The 36-token
  * prompt is longer than the 8-token sliding windows, so the window and
  * soft-cap paths run in prefill and decoding; mixtral is the llama
  * architecture with 4 experts (2 used), as are qwen3moe and gpt-oss.
@@ -17,7 +19,7 @@
 #include "model/model.h"
 
 static const char *FAMILIES[] = {"qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "mixtral", "qwen3moe", "gpt-oss",
-                                 "gpt-oss-fused"};
+                                 "gpt-oss-fused", "qwen3-quant"};
 
 typedef struct reference {
     json_t *root;
