@@ -50,6 +50,7 @@ struct api_front {
     char *go_text;       /* its text (NULL: none) */
     char *chat_template; /* tokenizer.chat_template */
     char *bos, *eos;
+    bool add_bos;        /* the tokenizer adds BOS itself */
     char *arch;
     bool embedding, vision, audio;
     const builtin *parser;
@@ -90,6 +91,10 @@ static void read_gguf(api_front *f, const store_model *m) {
     f->chat_template = gguf_get_string(g, "tokenizer.chat_template");
     if (f->chat_template && !*f->chat_template) free(f->chat_template), f->chat_template = NULL;
     f->bos = token_text(g, "tokenizer.ggml.bos_token_id");
+    char *tm = gguf_get_string(g, "tokenizer.ggml.model");
+    bool spm_like = tm && (!strcmp(tm, "llama") || !strcmp(tm, "bert"));
+    f->add_bos = gguf_get_bool(g, "tokenizer.ggml.add_bos_token", spm_like);
+    free(tm);
     f->eos = token_text(g, "tokenizer.ggml.eos_token_id");
     gguf_close(g);
 }
@@ -261,8 +266,16 @@ static int render_jinja(const api_front *f, const json_t *msgs, const json_t *to
         json_object_set_new(ctx, "enable_thinking", json_boolean(think->enabled));
         if (effort && *effort) json_object_set_new(ctx, "reasoning_effort", json_string(effort));
     }
+    size_t before = out->len;
     int rc = jinja_render(t, ctx, out, err);
     if (rc) oc_error_prefix(err, "chat template");
+    /* The tokenizer adds BOS: a template's own bos_token would double it
+     * (llama.cpp drops it the same way). */
+    size_t lb = f->bos ? strlen(f->bos) : 0;
+    if (!rc && f->add_bos && lb && out->len - before >= lb && !memcmp(out->data + before, f->bos, lb)) {
+        memmove(out->data + before, out->data + before + lb, out->len - before - lb + 1);
+        out->len -= lb;
+    }
     json_decref(ctx);
     jinja_free(t);
     return rc;

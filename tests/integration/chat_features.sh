@@ -92,6 +92,8 @@ grep -q '<tool_response>' "$SERVER_LOG" && grep -q '"name": "get_weather", "argu
 expect "jinja prompt has the tool call and its result" $?
 grep -q '"name": "get_weather", "arguments": {"city":"Paris"}' "$SERVER_LOG"; expect "gotmpl prompt has the tool call" $?
 grep -q '"required":\["city"\]' "$SERVER_LOG"; expect "tools rendered into the prompt" $?
+grep -q 'chat request prompt=<|im_start|>system' "$SERVER_LOG" && ! grep -q 'prompt=<s>' "$SERVER_LOG"
+expect "the template's bos_token is not doubled" $?
 http POST /api/chat -d '{"model":"jinja","messages":[{"role":"user","content":"hi"}],"think":false,"stream":false,"options":{"num_predict":1}}'
 grep -q 'prompt=<|im_start|>user.hi<|im_end|>.<|im_start|>assistant.<think>' "$SERVER_LOG" || grep -qz $'<think>\n\n</think>' "$SERVER_LOG"
 expect "enable_thinking=false reaches the Jinja template" $?
