@@ -336,6 +336,8 @@ chat_parser *api_front_parser(const api_front *f, const api_think *think, json_t
         if (thinking && f->parser->thinking) o.think_open = f->parser->open, o.think_close = f->parser->close;
         o.think_started = f->parser->started;
         if (want_tools && f->parser->tools) o.tools = f->parser->kind, o.tool_tag = f->parser->tag;
+    } else if (api_front_uses_jinja(f) && strstr(f->chat_template, "<|channel|>")) {
+        o.harmony = true; /* gpt-oss's own template: llama.cpp reads its output as harmony too */
     } else if (api_front_uses_jinja(f)) {
         if (thinking && chat_jinja_has_thinking(f->chat_template)) o.think_open = "<think>", o.think_close = "</think>";
         if (want_tools) o.tools = chat_jinja_tool_format(f->chat_template, &o.tool_tag);

@@ -30,7 +30,7 @@ case_() {
   got=$(python3 -c "import json,sys; print(','.join(json.loads(sys.argv[1]).get('capabilities', [])))" "$BODY")
   [ "$got" = "$caps" ]; expect "$tmpl: capabilities $got" $?
   local think=''
-  [ -n "$thinking" ] && think=',"think":true'
+  [ -n "$thinking" ] && [ -z "${5:-}" ] && think=',"think":true'
   http POST /api/chat -d "{\"model\":\"$name\",\"messages\":$MSGS,\"tools\":$TOOLS,\"stream\":false$think}"
   got=$(python3 -c "
 import json, sys
@@ -59,4 +59,7 @@ case_ Qwen3-Coder tools,completion "" \
   $'<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<parameter=days>\n2\n</parameter>\n</function>\n</tool_call>'
 case_ NousResearch-Hermes-3-Llama-3.1-8B-tool_use tools,completion "" \
   $'<tool_call>\n{"arguments": {"city": "Paris", "days": 2}, "name": "get_weather"}\n</tool_call>'
+# gpt-oss's template: harmony channels (analysis is thinking even unasked).
+case_ openai-gpt-oss-120b tools,completion "Need the weather." \
+  '<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city": "Paris", "days": 2}<|call|>' nothink
 finish
