@@ -104,11 +104,21 @@ bool gstate_step(const grammar *g, const gstate *in, unsigned char b, gstate *ou
 bool gstate_complete(const gstate *s);
 int gstate_distance(const grammar *g, const gstate *s);
 
+/* Interned states and their transitions (cache.c). */
+typedef struct gcache gcache;
+/* Interns cur (emptying the cache first when it has grown too big). */
+int gcache_root(gcache **c, const gstate *cur);
+/* The state after byte b from state id; -1 when nothing survives. */
+int gcache_step(const grammar *g, gcache *c, int id, unsigned char b, gscratch *sc);
+int gcache_distance(const grammar *g, gcache *c, int id);
+void gcache_free(gcache *c);
+
 struct grammar_matcher {
     const grammar *g;
     gstate cur;
     gscratch sc;
-    gstate *lvl; /* per trie depth, for masking */
+    gcache *cache;
+    gstate *lvl; /* scratch for the one-token check */
     int n_lvl;
     float *saved; /* logits before sampling, for the masked retry */
     int n_saved;

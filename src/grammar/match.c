@@ -215,6 +215,7 @@ void grammar_matcher_free(grammar_matcher *m) {
     gstate_free(&m->cur);
     for (int i = 0; i < m->n_lvl; i++) gstate_free(&m->lvl[i]);
     free(m->lvl);
+    gcache_free(m->cache);
     free(m->sc.d);
     free(m->saved);
     free(m);

@@ -137,23 +137,21 @@ bool grammar_token_allowed(grammar_matcher *m, const grammar_vocab *v, int32_t t
     return token_fits(m, v, tok, GRAMMAR_NO_LIMIT);
 }
 
-/* Marks the tokens below node (whose bytes led to lvl[depth]). */
-static void walk(grammar_matcher *m, const grammar_vocab *v, int node, int depth, bool *ok, int limit) {
+/* Marks the tokens below node (whose bytes led to cached state id). */
+static void walk(grammar_matcher *m, const grammar_vocab *v, int node, int id, bool *ok, int limit) {
     const tnode *nd = &v->nodes[node];
     for (int c = nd->child; c < nd->child + nd->n_child; c++) {
-        const gstate *in = depth ? &m->lvl[depth] : &m->cur;
-        if (!gstate_step(m->g, in, v->nodes[c].byte, &m->lvl[depth + 1], &m->sc)) continue;
-        if (v->nodes[c].n_tok &&
-            (limit == GRAMMAR_NO_LIMIT || gstate_distance(m->g, &m->lvl[depth + 1]) <= limit))
+        int next = gcache_step(m->g, m->cache, id, v->nodes[c].byte, &m->sc);
+        if (next < 0) continue;
+        if (v->nodes[c].n_tok && (limit == GRAMMAR_NO_LIMIT || gcache_distance(m->g, m->cache, next) <= limit))
             for (int k = 0; k < v->nodes[c].n_tok; k++) ok[v->toks[v->nodes[c].tok + k]] = true;
-        walk(m, v, c, depth + 1, ok, limit);
+        walk(m, v, c, next, ok, limit);
     }
 }
 
 void grammar_mask(grammar_matcher *m, const grammar_vocab *v, float *logits, int limit) {
-    ensure_levels(m, v->max_len + 2);
     bool *ok = oc_calloc((size_t)v->n + 1, sizeof(bool));
-    walk(m, v, 0, 0, ok, limit);
+    walk(m, v, 0, gcache_root(&m->cache, &m->cur), ok, limit);
     bool complete = gstate_complete(&m->cur);
     for (int i = 0; i < v->n; i++)
         if (!(ok[i] || (v->eog[i] && complete))) logits[i] = -INFINITY;
