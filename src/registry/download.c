@@ -29,6 +29,7 @@ typedef struct dl {
     int fd;
     registry_part *parts;
     size_t n;
+    int64_t total;          /* the blob's size: the registry's Content-Length, or the parts' sum */
     char *direct;
     bool direct_auth;
     atomic_llong done;      /* bytes on disk over all parts, for progress */
@@ -75,7 +76,20 @@ static bool load_states(dl *d) {
         d->parts[d->n++] = p;
         next = p.offset + p.size;
     }
-    return d->n > 0 && next == d->b->size;
+    d->total = next;
+    return d->n > 0;
+}
+
+/* Upstream sizes a fresh download by the registry's HEAD answer. */
+static int head_size(dl *d, oc_error *err) {
+    oc_buf url = {0};
+    oc_buf_printf(&url, "%s/v2/%s/blobs/%s", d->c->base, d->c->repo, d->b->digest);
+    reg_resp r = {0};
+    int rc = reg_request(d->c, "HEAD", url.data, NULL, NULL, &r, err);
+    d->total = r.content_length >= 0 ? r.content_length : d->b->size;
+    reg_resp_free(&r);
+    oc_buf_free(&url);
+    return rc;
 }
 
 /* mkdir -p of the folder holding path (a fresh store has no blobs/ yet). */
@@ -99,16 +113,18 @@ static int prepare(dl *d, oc_error *err) {
     if (load_states(d)) {
         for (size_t i = 0; i < d->n; i++) d->done += d->parts[i].completed;
         oc_log(OC_LOG_INFO, "registry: resuming %s at %lld of %lld bytes", d->b->digest, (long long)d->done,
-               (long long)d->b->size);
+               (long long)d->total);
     } else {
         free(d->parts);
+        d->parts = NULL, d->n = 0;
         remove_states(d);
-        d->n = registry_split(d->b->size, &d->parts);
+        if (head_size(d, err)) return -1;
+        d->n = registry_split(d->total, &d->parts);
         for (size_t i = 0; i < d->n; i++) save_state(d, &d->parts[i]);
     }
     d->fd = open(d->partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (d->fd < 0) return oc_fail(err, "open %s: %s", d->partial, strerror(errno));
-    if (ftruncate(d->fd, d->b->size) != 0) return oc_fail(err, "truncate %s: %s", d->partial, strerror(errno));
+    if (ftruncate(d->fd, d->total) != 0) return oc_fail(err, "truncate %s: %s", d->partial, strerror(errno));
     return 0;
 }
 
@@ -194,7 +210,7 @@ typedef struct attempt {
 static bool check_answer(attempt *a) {
     long status = 0;
     curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
-    bool whole = a->want_start == 0 && a->p->size == a->d->b->size;
+    bool whole = a->want_start == 0 && a->p->size == a->d->total;
     if (status == 206 || (status == 200 && whole)) return true;
     snprintf(a->bad, sizeof a->bad, "unexpected status code %ld", status);
     return false;
@@ -325,7 +341,7 @@ static void report(const dl *d) {
     const char *hex = strchr(d->b->digest, ':') ? strchr(d->b->digest, ':') + 1 : d->b->digest;
     char status[32];
     snprintf(status, sizeof status, "pulling %.12s", hex);
-    o->progress(o->ud, status, d->b->digest, d->b->size, d->done);
+    o->progress(o->ud, status, d->b->digest, d->total ? d->total : d->b->size, d->done);
 }
 
 /* Runs the workers while reporting progress every 60 ms. */

@@ -169,6 +169,30 @@ static void set_body(CURL *h, const char *method, const reg_body *body, reg_body
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 }
 
+/* A transport failure worded like Go's url.Error:
+ * Get "http://h:1/v2/…": dial tcp h:1: connect: connection refused. */
+static int net_error(CURL *h, CURLcode rc, const char *method, const char *url, const char *ebuf, oc_error *err) {
+    char m[16];
+    snprintf(m, sizeof m, "%s", method);
+    for (char *p = m + 1; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    char hostport[STORE_HOST_MAX + 16] = "";
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_HOST, &host, 0);
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+        snprintf(hostport, sizeof hostport, "%s:%s", host ? host : "", port ? port : "");
+    }
+    curl_free(host), curl_free(port);
+    curl_url_cleanup(u);
+    (void)h;
+    if (rc == CURLE_COULDNT_CONNECT)
+        return oc_fail(err, "%s \"%s\": dial tcp %s: connect: connection refused", m, url, hostport);
+    if (rc == CURLE_COULDNT_RESOLVE_HOST)
+        return oc_fail(err, "%s \"%s\": dial tcp: lookup %s: no such host", m, url, hostport);
+    return oc_fail(err, "%s \"%s\": %s", m, url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+}
+
 int reg_exchange(reg_client *c, const char *method, const char *url, const char *const *headers,
                  const reg_body *body, bool auth, bool follow, reg_resp *r, oc_error *err) {
     bool stop = r->stop_at_body;
@@ -204,7 +228,7 @@ int reg_exchange(reg_client *c, const char *method, const char *url, const char 
     int ret = 0;
     if (rc == CURLE_ABORTED_BY_CALLBACK) ret = oc_fail(err, "context canceled");
     else if (rc == CURLE_WRITE_ERROR && stop && r->status) ret = 0;
-    else if (rc != CURLE_OK) ret = oc_fail(err, "%s %s: %s", method, url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+    else if (rc != CURLE_OK) ret = net_error(h, rc, method, url, ebuf, err);
     curl_slist_free_all(hl);
     oc_buf_free(&a);
     curl_easy_cleanup(h);

@@ -213,6 +213,9 @@ int registry_push(store *s, const char *name, const registry_opts *o, int *statu
     size_t len = 0;
     store_manifest m;
     int rc = store_manifest_read_raw(s, &n, &data, &len, err);
+    char mpath[4200];
+    if (rc == STORE_ERR_NOT_FOUND && store_manifest_path(s, &n, mpath, sizeof mpath, NULL) == 0)
+        oc_fail(err, "open %s: no such file or directory", mpath); /* upstream's os.ReadFile error */
     if (!rc) rc = store_manifest_parse(data, len, &m, err);
     if (rc) {
         if (o->progress) o->progress(o->ud, "couldn't retrieve manifest", NULL, 0, 0);

@@ -105,6 +105,15 @@ http POST /api/pull -d "{\"model\":\"$name\",\"insecure\":true,\"stream\":false}
 [ "$BODY" = '{"status":"success"}' ]; expect "pull again (all cached, stream:false): $BODY" $?
 http POST /api/pull -d "{\"model\":\"127.0.0.1:$RPORT/library/nope:latest\",\"insecure\":true,\"stream\":false}"
 [ "$CODE" = 500 ] && [ "$BODY" = '{"error":"pull model manifest: file does not exist"}' ]; expect "unknown model: $CODE $BODY" $?
+http POST /api/push -d '{"model":"127.0.0.1:1/library/absent:latest","insecure":true}'
+[[ "$BODY" == '{"status":"retrieving manifest"}'*'{"status":"couldn'"'"'t retrieve manifest"}'*'{"error":"open '*'/manifests/127.0.0.1:1/library/absent/latest: no such file or directory"}' ]]; expect "push of a missing model: $BODY" $?
+http POST /api/copy -d "{\"source\":\"$name\",\"destination\":\"127.0.0.1:1/library/demo:latest\"}"
+http POST /api/pull -d '{"model":"127.0.0.1:1/library/demo:latest","insecure":true,"stream":false}'
+[ "$BODY" = '{"error":"pull model manifest: Get \"http://127.0.0.1:1/v2/library/demo/manifests/latest\": dial tcp 127.0.0.1:1: connect: connection refused"}' ]; expect "registry down: $BODY" $?
+[ -f "$TMP/models/manifests/127.0.0.1:1/library/demo/latest" ]; expect "a failed pull keeps the model that was there" $?
+http DELETE /api/delete -d '{"model":"127.0.0.1:1/library/demo:latest"}'
+http POST /api/pull -d '{"model":"bad name!","stream":false}'
+[ "$CODE" = 400 ] && [ "$BODY" = '{"error":"invalid model name"}' ]; expect "pull of an invalid name: $CODE $BODY" $?
 
 stop_server
 start_server || exit 1 # upstream's part sizes from here on: one part
