@@ -193,10 +193,15 @@ bool chat_jinja_tool_round_trip(const char *t) {
     return false;
 }
 
+/* <｜tool▁calls▁begin｜> (DeepSeek R1/V3): calls follow as
+ * NAME<｜tool▁sep｜>… and a JSON object of arguments. */
+#define DEEPSEEK_CALLS "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>"
+
 int chat_jinja_tool_format(const char *t, const char **tag) {
     *tag = "{";
     if (strstr(t, "<function=") && strstr(t, "<parameter=")) return CHAT_TOOLS_QWEN3_CODER;
     if (strstr(t, "<tool_call>")) *tag = "<tool_call>";
     else if (strstr(t, "[TOOL_CALLS]")) *tag = "[TOOL_CALLS]";
+    else if (strstr(t, DEEPSEEK_CALLS)) *tag = DEEPSEEK_CALLS;
     return CHAT_TOOLS_TAG;
 }

@@ -16,7 +16,9 @@ TOOLS='[{"type":"function","function":{"name":"get_weather","description":"Weath
 MSGS='[{"role":"system","content":"Be brief."},{"role":"user","content":"Weather in Paris for 2 days?"}]'
 WANT='[["get_weather", {"city": "Paris", "days": 2}]]'
 
-# case TEMPLATE CAPS THINKING OUTPUT: one server per forced output.
+# case TEMPLATE CAPS THINKING OUTPUT [FLAGS]: one server per forced output;
+# FLAGS nothink (no think in the request), notools (the template does not
+# render tool definitions).
 case_() {
   local tmpl=$1 caps=$2 thinking=$3 out=$4 name d got
   name=$(echo "$tmpl" | tr 'A-Z.' 'a-z-' | cut -c1-40)
@@ -30,7 +32,7 @@ case_() {
   got=$(python3 -c "import json,sys; print(','.join(json.loads(sys.argv[1]).get('capabilities', [])))" "$BODY")
   [ "$got" = "$caps" ]; expect "$tmpl: capabilities $got" $?
   local think=''
-  [ -n "$thinking" ] && [ -z "${5:-}" ] && think=',"think":true'
+  [ -n "$thinking" ] && [[ "${5:-}" != *nothink* ]] && think=',"think":true'
   http POST /api/chat -d "{\"model\":\"$name\",\"messages\":$MSGS,\"tools\":$TOOLS,\"stream\":false$think}"
   got=$(python3 -c "
 import json, sys
@@ -43,7 +45,9 @@ ls = [json.loads(l) for l in sys.stdin]
 calls = [[c['function']['name'], c['function']['arguments']] for l in ls for c in l['message'].get('tool_calls', [])]
 print(json.dumps(calls), '|', ''.join(l['message'].get('thinking', '') for l in ls), '|', ''.join(l['message']['content'] for l in ls))")
   [ "$got" = "$WANT | $thinking | " ]; expect "$tmpl: streamed: $got" $?
-  grep -q 'get_weather' "$SERVER_LOG" && grep -q 'Weather now' "$SERVER_LOG"; expect "$tmpl: tools in the prompt" $?
+  if [[ "${5:-}" != *notools* ]]; then
+    grep -q 'get_weather' "$SERVER_LOG" && grep -q 'Weather now' "$SERVER_LOG"; expect "$tmpl: tools in the prompt" $?
+  fi
   stop_server
 }
 
@@ -59,6 +63,9 @@ case_ Qwen3-Coder tools,completion "" \
   $'<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<parameter=days>\n2\n</parameter>\n</function>\n</tool_call>'
 case_ NousResearch-Hermes-3-Llama-3.1-8B-tool_use tools,completion "" \
   $'<tool_call>\n{"arguments": {"city": "Paris", "days": 2}, "name": "get_weather"}\n</tool_call>'
+# DeepSeek R1: the prompt ends in <think>, calls in DeepSeek's tags.
+case_ deepseek-ai-DeepSeek-R1-Distill-Qwen-32B tools,thinking,completion "Paris, 2 days." \
+  $'Paris, 2 days.</think>\n\n<\uff5ctool\u2581calls\u2581begin\uff5c><\uff5ctool\u2581call\u2581begin\uff5c>function<\uff5ctool\u2581sep\uff5c>get_weather\n```json\n{"city": "Paris", "days": 2}\n```<\uff5ctool\u2581call\u2581end\uff5c><\uff5ctool\u2581calls\u2581end\uff5c>' notools
 # gpt-oss's template: harmony channels (analysis is thinking even unasked).
 case_ openai-gpt-oss-120b tools,completion "Need the weather." \
   '<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city": "Paris", "days": 2}<|call|>' nothink
