@@ -4,6 +4,7 @@
  * capabilities that follow (store.md §8), and which output parser turns
  * the model's text into content, thinking and tool calls
  * (capabilities.md §1). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,6 +312,12 @@ int api_front_render(const api_front *f, const char *go_template, const json_t *
                      const api_think *think, const char *effort, oc_buf *out, oc_error *err) {
     json_t *own = f->strip_think ? strip_think(msgs) : NULL;
     if (own) msgs = own;
+    api_think capped;
+    if (f->harmony && think && !strcmp(think->level, "max")) { /* harmony knows low/medium/high */
+        capped = *think;
+        snprintf(capped.level, sizeof capped.level, "high");
+        think = &capped;
+    }
     int rc = !go_template && api_front_uses_jinja(f) ? render_jinja(f, msgs, tools, think, effort, out, err)
                                                      : api_render(go_template ? go_template : f->go_text, msgs, tools,
                                                                   think, out, err);
