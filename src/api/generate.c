@@ -216,6 +216,13 @@ static int tokenize(gen_request *g, model *m, const char *prompt, int32_t **ids,
     return fit_context(g, model_tokenizer(m), *ids, n + n_ctx_tokens, model_n_ctx(m), why);
 }
 
+/* As upstream, a thinking model's format applies once its thinking ends
+ * (api.md §2.4); "</think>" is the close tag of the thinking templates. */
+static const char *format_after(const gen_request *g) {
+    bool thinks = g->think && g->think->enabled && api_model_has(g->model, "thinking");
+    return g->format && thinks ? "</think>" : NULL;
+}
+
 static gen_job *job_new(gen_request *g, sched_runner *r, uint64_t load_ns, int n_prompt) {
     gen_job *j = oc_calloc(1, sizeof *j);
     j->ctx = g->ctx;
@@ -291,7 +298,7 @@ static void generate_prompt(gen_request *g, sched_runner *r, uint64_t load_ns, c
     engine_request er = {.tokens = ids, .n_tokens = n, .sampling = api_options_sampling(&g->opts),
                          .num_predict = g->opts.num_predict, .stop = (const char *const *)g->opts.stop,
                          .n_stop = g->opts.n_stop, .num_keep = g->opts.num_keep, .no_shift = !g->shift,
-                         .grammar = g->format};
+                         .grammar = g->format, .grammar_after = format_after(g)};
     if (g->stream) j->w = server_stream_begin(g->res, NULL);
     oc_error err;
     if (g->ctx->replay) {

@@ -15,6 +15,7 @@ typedef struct request {
     char **stop;
     int n_stop;
     grammar *gr;
+    char *gr_after;
     engine_piece_fn cb;
     void *user;
     struct request *next;
@@ -31,7 +32,8 @@ typedef struct slot {
     int gen_cap;
     int reuse_limit;        /* cached positions a new prompt may reuse (fewer after a shift) */
     sampler *smp;
-    grammar_matcher *gm;    /* the request's format, if any */
+    grammar_matcher *gm;    /* the request's format, if any (and started) */
+    oc_buf gr_tail;         /* output tail watched for req->gr_after */
     tokenizer_stream ts;
     oc_buf held;            /* text not yet sent: it may begin a stop string */
     int n_gen, prompt_eval_count;
@@ -62,6 +64,7 @@ static void request_free(request *r) {
     free(r->stop);
     free(r->tokens);
     grammar_free(r->gr);
+    free(r->gr_after);
     free(r);
 }
 
@@ -129,6 +132,7 @@ static void finish_request(engine *e, slot *s, const char *reason, const char *e
     s->smp = NULL;
     grammar_matcher_free(s->gm);
     s->gm = NULL;
+    oc_buf_free(&s->gr_tail);
     tokenizer_stream_free(&s->ts);
     oc_buf_free(&s->held);
     request_free(r);
@@ -170,7 +174,7 @@ static void assign(engine *e, request *r) {
     s->smp = sampler_new(&r->sampling, e->n_vocab);
     for (int i = 0; i < r->n_tokens; i++) sampler_accept(s->smp, r->tokens[i]);
     if (r->gr && !e->gv) e->gv = grammar_vocab_from_tokenizer(model_tokenizer(e->m), e->n_vocab);
-    s->gm = r->gr ? grammar_matcher_new(r->gr) : NULL;
+    s->gm = r->gr && !r->gr_after ? grammar_matcher_new(r->gr) : NULL;
     tokenizer_stream_init(&s->ts, model_tokenizer(e->m), false);
     s->ts.first = false;
     s->held = (oc_buf){0};
@@ -268,6 +272,24 @@ static int32_t sample_constrained(engine *e, slot *s, float *logits) {
     return grammar_sample(s->gm, e->gv, s->smp, logits, left < 0 ? 0 : (int)left);
 }
 
+/* A request whose format applies after its thinking: starts the matcher
+ * once the close tag has appeared (text after it in the same piece stays
+ * unconstrained: it cannot be unsaid, and is whitespace in practice). */
+static void watch_grammar_start(slot *s, const char *piece, size_t n) {
+    const char *tag = s->req->gr_after;
+    oc_buf_append(&s->gr_tail, piece, n);
+    if (strstr(s->gr_tail.data, tag)) {
+        s->gm = grammar_matcher_new(s->req->gr);
+        oc_buf_free(&s->gr_tail);
+        return;
+    }
+    size_t keep = strlen(tag) - 1;
+    if (s->gr_tail.len > keep) {
+        memmove(s->gr_tail.data, s->gr_tail.data + s->gr_tail.len - keep, keep + 1);
+        s->gr_tail.len = keep;
+    }
+}
+
 /* Handles the token sampled for slot s; finishes the request when done. */
 static void advance(engine *e, slot *s, float *logits) {
     request *r = s->req;
@@ -286,6 +308,7 @@ static void advance(engine *e, slot *s, float *logits) {
     push_generated(s, t);
     oc_buf piece = {0};
     tokenizer_stream_push(&s->ts, t, &piece);
+    if (r->gr && !s->gm && piece.len) watch_grammar_start(s, piece.data, piece.len);
     bool cancel = false;
     bool stopped = emit_text(s, piece.data ? piece.data : "", piece.len, &cancel);
     oc_buf_free(&piece);
@@ -407,6 +430,7 @@ int engine_submit(engine *e, const engine_request *in, engine_piece_fn cb, void 
     for (int i = 0; i < in->n_stop; i++)
         if (in->stop[i] && in->stop[i][0]) r->stop[r->n_stop++] = oc_strdup(in->stop[i]);
     r->gr = in->grammar;
+    r->gr_after = in->grammar && in->grammar_after && *in->grammar_after ? oc_strdup(in->grammar_after) : NULL;
     r->cb = cb;
     r->user = user;
     atomic_fetch_add(&e->busy, 1);

@@ -29,6 +29,9 @@ typedef struct engine_request {
     int n_stop;
     grammar *grammar;        /* output constraint (`format`) or NULL; the engine
                                 owns it once engine_submit succeeds */
+    const char *grammar_after; /* constrain only after this text (a thinking
+                                  close tag) appears in the output; NULL: from
+                                  the first token (copied) */
 } engine_request;
 
 /* What a finished request reports. */

@@ -7,6 +7,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <math.h>
 #include <pcre2.h>
+#include <pthread.h>
+
+#include "engine/engine.h"
 
 #include "check.h"
 
@@ -472,6 +475,88 @@ static void test_real_vocab(const char *family) {
     tokenizer_free(t);
 }
 
+/* ---- through the engine on the demo model ---- */
+
+typedef struct reply {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    oc_buf text;
+    char reason[16];
+    int eval_count;
+    bool done;
+} reply;
+
+static bool on_piece(void *user, const char *text, size_t len, const engine_result *final) {
+    reply *r = user;
+    pthread_mutex_lock(&r->mu);
+    oc_buf_append(&r->text, text, len);
+    if (final) {
+        snprintf(r->reason, sizeof r->reason, "%s", final->error ? "error" : final->done_reason);
+        r->eval_count = final->eval_count;
+        r->done = true;
+        pthread_cond_signal(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return true;
+}
+
+/* Runs one request; the reply's text in r (free r->text). */
+static void run(engine *e, model *m, const char *schema, int num_predict, float temp, const char *after, reply *r) {
+    oc_error err;
+    *r = (reply){.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    oc_buf_puts(&r->text, "");
+    int32_t *ids;
+    int n = tokenizer_encode(model_tokenizer(m), "Once upon a time", 16, true, false, &ids, NULL);
+    engine_request q = {.tokens = ids, .n_tokens = n, .sampling = sample_default_params(), .num_predict = num_predict,
+                        .grammar = schema ? schema_of(schema, &err) : NULL, .grammar_after = after};
+    q.sampling.temperature = temp, q.sampling.seed = 5;
+    if (engine_submit(e, &q, on_piece, r, &err) != 0) grammar_free(q.grammar);
+    pthread_mutex_lock(&r->mu);
+    while (!r->done) pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+    free(ids);
+}
+
+static bool valid_text(const char *schema_text, const char *text) {
+    json_error_t je;
+    json_t *schema = json_loads(schema_text, 0, &je), *v = json_loads(text, JSON_DECODE_ANY, &je);
+    ROOT = schema;
+    bool ok = v && valid(v, schema);
+    json_decref(v), json_decref(schema);
+    return ok;
+}
+
+static void test_engine_format(void) {
+    model_params p = model_default_params();
+    p.n_threads = 2, p.n_ctx = 256, p.n_seq = 2;
+    oc_error err;
+    model *m = model_load("models/stories260K.gguf", &p, &err);
+    if (!m) return;
+    engine *e = engine_new(m, 2);
+    const char *schema = SCHEMAS[0];
+    reply r;
+    for (int k = 0; k < 3; k++) { /* greedy and sampled, loose and tight budgets */
+        int np = k == 2 ? 24 : 120;
+        run(e, m, schema, np, k ? 1.5f : 0, NULL, &r);
+        CHECK_MSG(valid_text(schema, r.text.data) && r.eval_count <= np, "engine %d: %s (%s)", k, r.text.data, r.reason);
+        if (getenv("GSHOW")) printf("engine %d: %s (%s, %d tokens)\n", k, r.text.data, r.reason, r.eval_count);
+        oc_buf_free(&r.text);
+    }
+    /* Constrained only after a tag: the free text up to it, then JSON. */
+    run(e, m, NULL, 12, 0, NULL, &r);
+    char tag[8];
+    snprintf(tag, sizeof tag, "%.5s", r.text.data);
+    oc_buf_free(&r.text);
+    run(e, m, schema, 120, 0, tag, &r);
+    const char *brace = strchr(r.text.data, '{');
+    if (getenv("GSHOW")) printf("after \"%s\": %s (%s)\n", tag, r.text.data, r.reason);
+    CHECK_MSG(!strncmp(r.text.data, tag, strlen(tag)) && brace && valid_text(schema, brace), "after \"%s\": %s", tag,
+              r.text.data);
+    oc_buf_free(&r.text);
+    engine_free(e);
+    model_free(m);
+}
+
 int main(void) {
     grammar_vocab *v = make_vocab();
     test_matcher();
@@ -480,6 +565,7 @@ int main(void) {
     test_random_outputs(v);
     test_real_vocab("llama-bpe");
     test_real_vocab("llama-spm");
+    test_engine_format();
     grammar_vocab_free(v);
     return check_done();
 }
