@@ -237,10 +237,11 @@ static int alloc_state(model *m, oc_error *err) {
         s->rope_sin_swa = oc_aligned_alloc(nb * (hp->n_rot / 2) * sizeof(float));
     }
     /* Phi-3.5 long-rope: the long factors once the context passes the
-     * original one (as llama.cpp chooses them, per context size). */
+     * original one, as llama.cpp chooses them: by its context rounded up to
+     * a multiple of 256. */
     if (m->rope_short || m->rope_long) {
         free(m->rope_freqs);
-        bool use_long = m->rope_long && p->n_ctx > hp->n_ctx_orig;
+        bool use_long = m->rope_long && (p->n_ctx + 255) / 256 * 256 > hp->n_ctx_orig;
         m->rope_freqs = use_long ? m->rope_long : m->rope_short;
         if (use_long) m->rope_long = NULL; else m->rope_short = NULL;
     }

@@ -25,7 +25,8 @@ gen_req() { # gen_req MODEL
   local prompt n
   prompt=$(ref "$1" "['prompt']")
   n=$(ref "$1" "['greedy_tokens'].__len__()")
-  echo "{\"model\":\"$1\",\"prompt\":\"$prompt\",\"stream\":false,\"options\":{\"temperature\":0,\"num_predict\":$n}}"
+  ctx=$(ref "$1" "['n_ctx']") # phi3's rope factors depend on it
+  echo "{\"model\":\"$1\",\"prompt\":\"$prompt\",\"stream\":false,\"options\":{\"temperature\":0,\"num_predict\":$n,\"num_ctx\":$ctx}}"
 }
 
 tokens() { ref "$1" "['prompt_tokens'] + json.load(open('tests/data/reference/$1.json'))['greedy_tokens']"; }

@@ -202,7 +202,7 @@ static int make_gemma3(gen *g, const gguf_file *demo, const char *dir) {
 /* Fused qkv and gate-up; Phi-3.5 style short/long rope factors. */
 static int make_phi3(gen *g, const gguf_file *demo, const char *dir) {
     start(g, demo, "phi3", 2, 106);
-    key_u32(g, "rope.scaling.original_context_length", 128);
+    key_u32(g, "rope.scaling.original_context_length", 256); /* long factors past 256 */
     key_f32(g, "rope.scaling.attn_factor", 1.19f);
     tensor(g, "output.weight", E, g->n_vocab, 1, 0.1f, 0);
     tensor(g, "rope_factors_short.weight", HD / 2, 1, 1, 0.3f, 1.5f);

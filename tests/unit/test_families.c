@@ -19,13 +19,14 @@
 #include "model/model.h"
 
 static const char *FAMILIES[] = {"qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "mixtral", "qwen3moe", "gpt-oss",
-                                 "gpt-oss-fused", "qwen3-quant"};
+                                 "gpt-oss-fused", "qwen3-quant", "phi3-long"};
 
 typedef struct reference {
     json_t *root;
     const char *prompt;
     bool add_bos;
-    int n_prompt, n_greedy, n_vocab;
+    int n_prompt, n_greedy, n_vocab, n_ctx;
+    const char *model; /* file name in tests/data/models */
     int32_t prompt_tokens[256], greedy[256];
     double logprobs[4096];
     bool have[4096];
@@ -38,11 +39,13 @@ static int load_reference(const char *path, reference *r) {
     r->prompt = json_string_value(json_object_get(r->root, "prompt"));
     r->add_bos = json_is_true(json_object_get(r->root, "add_bos"));
     r->n_vocab = (int)json_integer_value(json_object_get(r->root, "n_vocab"));
+    r->n_ctx = (int)json_integer_value(json_object_get(r->root, "n_ctx"));
+    r->model = json_string_value(json_object_get(r->root, "model"));
     json_t *pt = json_object_get(r->root, "prompt_tokens"), *gt = json_object_get(r->root, "greedy_tokens");
     json_t *lp = json_object_get(r->root, "last_prompt_logprobs");
     r->n_prompt = (int)json_array_size(pt);
     r->n_greedy = (int)json_array_size(gt);
-    if (!r->prompt || r->n_prompt > 256 || r->n_greedy > 256 || r->n_vocab > 4096 ||
+    if (!r->prompt || !r->model || r->n_ctx <= 0 || r->n_prompt > 256 || r->n_greedy > 256 || r->n_vocab > 4096 ||
         (int)json_array_size(lp) != r->n_vocab)
         return -1;
     for (int i = 0; i < r->n_prompt; i++) r->prompt_tokens[i] = (int32_t)json_integer_value(json_array_get(pt, i));
@@ -55,13 +58,13 @@ static int load_reference(const char *path, reference *r) {
     return 0;
 }
 
-static model *load(const char *arch, int threads) {
+static model *load(const char *file, int threads, int n_ctx) {
     char path[256];
-    snprintf(path, sizeof path, "tests/data/models/%s.gguf", arch); /* mixtral: llama with experts */
+    snprintf(path, sizeof path, "tests/data/models/%s", file);
     model_params p = model_default_params();
     p.n_threads = threads;
     p.kv_type = TENSOR_F32;
-    p.n_ctx = 256;
+    p.n_ctx = n_ctx;
     oc_error err;
     model *m = model_load(path, &p, &err);
     if (!m) fprintf(stderr, "load %s: %s\n", path, err.msg);
@@ -117,7 +120,7 @@ static void check_family(const char *arch) {
         json_decref(r.root);
         return;
     }
-    model *m = load(arch, 1);
+    model *m = load(r.model, 1, r.n_ctx);
     CHECK_MSG(m != NULL, "%s loads", arch);
     if (!m) return (void)json_decref(r.root);
     CHECK_EQ_INT(model_hparams_of(m)->n_vocab, r.n_vocab);
@@ -136,7 +139,7 @@ static void check_family(const char *arch) {
     CHECK_MSG(same == r.n_greedy, "%s: greedy token %d differs", arch, same);
     model_free(m);
     /* Token by token on 2 threads: the same logits and tokens. */
-    m = load(arch, 2);
+    m = load(r.model, 2, r.n_ctx);
     int n2 = m ? run(m, &r, true, first2, got2) : 0;
     double d2 = 0;
     for (int i = 0; i < r.n_vocab; i++) d2 = fmax(d2, fabs(first[i] - first2[i]));
@@ -157,7 +160,7 @@ static void check_embedding(void) {
     if (!root) return;
     json_t *pt = json_object_get(root, "prompt_tokens"), *ev = json_object_get(root, "embedding");
     int n = (int)json_array_size(pt), E = (int)json_array_size(ev);
-    model *m = load("gemma-embedding", 2);
+    model *m = load("gemma-embedding.gguf", 2, 256);
     CHECK(m != NULL && n > 0 && n <= 128);
     if (!m || n <= 0 || n > 128) return (void)json_decref(root);
     CHECK_EQ_INT(model_hparams_of(m)->n_embd, E);

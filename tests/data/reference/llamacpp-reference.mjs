@@ -9,7 +9,7 @@
 // "last_prompt_logprobs" holds log(p) = logit - logsumexp(logits): the
 // logits up to one constant per vector (null where p underflowed to 0).
 //
-// Usage: node llamacpp-reference.mjs MODEL.gguf PROMPT N_GREEDY > OUT.json
+// Usage: node llamacpp-reference.mjs MODEL.gguf PROMPT N_GREEDY [N_CTX] > OUT.json
 //        node llamacpp-reference.mjs --embed MODEL.gguf TEXT > OUT.json
 import fs from "node:fs";
 import os from "node:os";
@@ -23,7 +23,8 @@ const {getLlama, LlamaLogLevel} = await import(pathToFileURL(pkg).href);
 const args = process.argv.slice(2);
 const embedMode = args[0] === "--embed";
 if (embedMode) args.shift();
-const [modelPath, prompt, nGreedyArg] = args;
+const [modelPath, prompt, nGreedyArg, nCtxArg] = args;
+const nCtx = Number(nCtxArg || 256);
 if (!modelPath || prompt === undefined) {
     process.stderr.write("usage: llamacpp-reference.mjs [--embed] MODEL.gguf PROMPT [N_GREEDY]\n");
     process.exit(2);
@@ -45,7 +46,7 @@ if (embedMode) {
 } else {
     const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
     const ctx = await model.createContext({
-        contextSize: 256, batchSize: 256, threads: {ideal: 1, min: 1}, flashAttention: false, sequences: 1,
+        contextSize: nCtx, batchSize: nCtx, threads: {ideal: 1, min: 1}, flashAttention: false, sequences: 1,
         experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", swaFullCache: true,
         ignoreMemorySafetyChecks: true,
     });
@@ -58,6 +59,7 @@ if (embedMode) {
             const lp = new Array(nVocab).fill(null);
             for (const [tok, p] of r.probabilities) lp[tok] = p > 0 ? Math.log(p) : null;
             out.n_vocab = nVocab;
+            out.n_ctx = nCtx;
             out.last_prompt_logprobs = lp;
             first = false;
         }

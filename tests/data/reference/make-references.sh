@@ -10,4 +10,5 @@ P="Once upon a time there was a little girl named Lily. She loved to play in the
 for a in qwen2 qwen3 gemma gemma2 gemma3 phi3 mixtral qwen3moe gpt-oss gpt-oss-fused qwen3-quant; do
     node tests/data/reference/llamacpp-reference.mjs tests/data/models/$a.gguf "$P" 24 > tests/data/reference/$a.json
 done
+node tests/data/reference/llamacpp-reference.mjs tests/data/models/phi3.gguf "$P" 24 512 > tests/data/reference/phi3-long.json
 node tests/data/reference/llamacpp-reference.mjs --embed tests/data/models/gemma-embedding.gguf "$P" > tests/data/reference/gemma-embedding.json
