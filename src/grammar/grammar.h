@@ -23,8 +23,9 @@ grammar *grammar_json_object(void);
  * additionalProperties, items, prefixItems, minItems/maxItems, enum, const,
  * anyOf/oneOf, string minLength/maxLength/pattern/format (date, time,
  * date-time, uuid; other formats are plain strings), local $ref (#/...),
- * integer minimum/maximum. Anything else that constrains values fails with
- * a message naming it. */
+ * integer minimum/maximum/exclusiveMinimum/exclusiveMaximum, number
+ * minimum 0. Anything else that constrains values fails with a message
+ * naming it. */
 grammar *grammar_from_schema(const json_t *schema, oc_error *err);
 void grammar_free(grammar *g);
 /* The rules as GBNF-like text (for debugging and tests); malloc'ed. */

@@ -74,21 +74,26 @@ static int nonneg_range(grammar *g, long long a, long long b) {
     return r;
 }
 
-static int bound(const json_t *v, long long dflt, long long *out, oc_error *err) {
-    *out = dflt;
+/* One bound keyword as a whole number: lower bounds round up, upper ones
+ * down, exclusive ones step past the value. */
+static int bound(const json_t *s, const char *key, bool upper, bool exclusive, long long *out, oc_error *err) {
+    const json_t *v = json_object_get(s, key);
     if (!v) return 0;
+    if (!json_is_number(v)) return oc_fail(err, "\"%s\" must be a number", key);
     double d = json_number_value(v);
-    if (!json_is_number(v)) return oc_fail(err, "\"minimum\"/\"maximum\" must be numbers");
-    if (fabs(d) > (double)TOP) return oc_fail(err, "\"minimum\"/\"maximum\" beyond 16 digits are not supported");
-    *out = (long long)d;
+    if (fabs(d) > (double)TOP) return oc_fail(err, "\"%s\" beyond 16 digits is not supported", key);
+    double r = upper ? floor(d) : ceil(d);
+    if (exclusive && r == d) r += upper ? -1 : 1;
+    long long b = (long long)r;
+    if (upper ? b < *out : b > *out) *out = b;
     return 0;
 }
 
-int gint_range(grammar *g, const gprims *p, const json_t *min, const json_t *max, oc_error *err) {
-    long long lo, hi;
-    if (bound(min, -TOP, &lo, err) || bound(max, TOP, &hi, err)) return -1;
-    if (min && (double)lo < json_number_value(min)) lo++; /* minimum 1.5 -> 2 */
-    if (max && (double)hi > json_number_value(max)) hi--;
+int gint_range(grammar *g, const gprims *p, const json_t *s, oc_error *err) {
+    long long lo = -TOP, hi = TOP;
+    if (bound(s, "minimum", false, false, &lo, err) || bound(s, "exclusiveMinimum", false, true, &lo, err) ||
+        bound(s, "maximum", true, false, &hi, err) || bound(s, "exclusiveMaximum", true, true, &hi, err))
+        return -1;
     if (lo > hi) return oc_fail(err, "\"minimum\" is greater than \"maximum\": no integer fits");
     int r = gb_rule(g, "int-range");
     if (lo < 0) {

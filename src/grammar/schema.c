@@ -81,6 +81,9 @@ static void prim_string_number(grammar *g, gprims *p) {
     p->number = gb_rule(g, "number");
     gb_ref(g, p->number, sign), gb_ref(g, p->number, intpart), gb_ref(g, p->number, opt(g, frac));
     gb_ref(g, p->number, opt(g, exp)), gb_ref(g, p->number, p->space);
+    p->unsigned_number = gb_rule(g, "unsigned-number");
+    gb_ref(g, p->unsigned_number, intpart), gb_ref(g, p->unsigned_number, opt(g, frac));
+    gb_ref(g, p->unsigned_number, opt(g, exp)), gb_ref(g, p->unsigned_number, p->space);
 }
 
 /* "{" / "[" ... with comma-separated items, then the closing char. */
@@ -145,8 +148,7 @@ static int visit(sctx *c, const json_t *s);
 static const char *const unsupported[] = {
     "allOf", "not", "if", "then", "else", "dependentSchemas", "dependentRequired", "dependencies",
     "patternProperties", "propertyNames", "unevaluatedProperties", "unevaluatedItems", "contains",
-    "minContains", "maxContains", "minProperties", "maxProperties", "multipleOf", "exclusiveMinimum",
-    "exclusiveMaximum", "contentEncoding", "contentMediaType", "$dynamicRef", "$recursiveRef", NULL};
+    "minContains", "maxContains", "minProperties", "maxProperties", "multipleOf", "contentEncoding", "contentMediaType", "$dynamicRef", "$recursiveRef", NULL};
 
 static int check_keywords(sctx *c, const json_t *s) {
     for (int i = 0; unsupported[i]; i++)
@@ -422,12 +424,26 @@ static int build_string(sctx *c, const json_t *s) {
 
 /* ---- types ---- */
 
-int gint_range(grammar *g, const gprims *p, const json_t *min, const json_t *max, oc_error *err);
+int gint_range(grammar *g, const gprims *p, const json_t *s, oc_error *err);
+
+static bool has_bounds(const json_t *s) {
+    return json_object_get(s, "minimum") || json_object_get(s, "maximum") || json_object_get(s, "exclusiveMinimum") ||
+           json_object_get(s, "exclusiveMaximum");
+}
+
+/* Numbers take only "minimum": 0 (no sign); integers any bounds. */
+static int bounded_number(sctx *c, const json_t *s) {
+    const json_t *min = json_object_get(s, "minimum");
+    if (!min || json_number_value(min) != 0 || json_object_get(s, "maximum") || json_object_get(s, "exclusiveMinimum") ||
+        json_object_get(s, "exclusiveMaximum"))
+        return oc_fail(c->err, "unsupported JSON schema: bounds on type \"number\" (only \"minimum\": 0; integers take any)");
+    return c->p.unsigned_number;
+}
 
 static int visit_type(sctx *c, const char *t, const json_t *s) {
-    bool bounds = json_object_get(s, "minimum") || json_object_get(s, "maximum");
-    if (bounds && strcmp(t, "integer") != 0)
-        return oc_fail(c->err, "unsupported JSON schema: minimum/maximum for type \"%s\" (only integer)", t);
+    bool bounds = has_bounds(s);
+    if (bounds && strcmp(t, "integer") != 0 && strcmp(t, "number") != 0)
+        return oc_fail(c->err, "unsupported JSON schema: minimum/maximum for type \"%s\"", t);
     if (strcmp(t, "object") == 0) {
         const json_t *add = json_object_get(s, "additionalProperties");
         if (json_object_get(s, "properties") || (add && !json_is_true(add)) || json_object_get(s, "required"))
@@ -436,10 +452,8 @@ static int visit_type(sctx *c, const char *t, const json_t *s) {
     }
     if (strcmp(t, "array") == 0) return build_array(c, s);
     if (strcmp(t, "string") == 0) return build_string(c, s);
-    if (strcmp(t, "number") == 0) return c->p.number;
-    if (strcmp(t, "integer") == 0)
-        return bounds ? gint_range(c->g, &c->p, json_object_get(s, "minimum"), json_object_get(s, "maximum"), c->err)
-                      : c->p.integer;
+    if (strcmp(t, "number") == 0) return bounds ? bounded_number(c, s) : c->p.number;
+    if (strcmp(t, "integer") == 0) return bounds ? gint_range(c->g, &c->p, s, c->err) : c->p.integer;
     if (strcmp(t, "boolean") == 0) return c->p.boolean;
     if (strcmp(t, "null") == 0) return c->p.null_;
     return oc_fail(c->err, "unsupported JSON schema type \"%.100s\"", t);
@@ -455,7 +469,7 @@ static const char *implied_type(const json_t *s) {
     if (json_object_get(s, "pattern") || json_object_get(s, "minLength") || json_object_get(s, "maxLength") ||
         json_object_get(s, "format"))
         return "string";
-    if (json_object_get(s, "minimum") || json_object_get(s, "maximum")) return "integer";
+    if (has_bounds(s)) return "integer";
     return NULL;
 }
 

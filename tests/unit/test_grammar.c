@@ -141,6 +141,8 @@ static bool valid(const json_t *v, const json_t *s) {
     }
     if ((k = json_object_get(s, "minimum")) && json_number_value(v) < json_number_value(k)) return false;
     if ((k = json_object_get(s, "maximum")) && json_number_value(v) > json_number_value(k)) return false;
+    if ((k = json_object_get(s, "exclusiveMinimum")) && json_number_value(v) <= json_number_value(k)) return false;
+    if ((k = json_object_get(s, "exclusiveMaximum")) && json_number_value(v) >= json_number_value(k)) return false;
     if (json_is_string(v)) return string_ok(v, s);
     if (json_is_object(v)) return object_ok(v, s);
     if (json_is_array(v)) return array_ok(v, s);
@@ -262,6 +264,8 @@ static const char *SCHEMAS[] = {
     "{}",
     "{\"type\":\"array\",\"items\":{\"type\":\"number\"}}",
     "{\"type\":\"integer\",\"minimum\":100}",
+    "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"number\",\"minimum\":0},\"q\":{\"type\":\"integer\","
+    "\"exclusiveMinimum\":-3.5,\"exclusiveMaximum\":7}},\"required\":[\"p\",\"q\"]}",
 };
 
 /* Samples outputs under each schema and validates every one. */
@@ -372,7 +376,10 @@ static void test_matcher(void) {
 static void test_errors(void) {
     static const char *bad[][2] = {
         {"{\"allOf\":[{}]}", "allOf"},
-        {"{\"type\":\"number\",\"minimum\":0.5}", "minimum"},
+        {"{\"type\":\"number\",\"minimum\":0.5}", "bounds"},
+        {"{\"type\":\"number\",\"maximum\":3}", "bounds"},
+        {"{\"type\":\"string\",\"minimum\":3}", "minimum/maximum"},
+        {"{\"type\":\"integer\",\"exclusiveMinimum\":4,\"maximum\":4}", "no integer"},
         {"{\"type\":\"date\"}", "unsupported JSON schema type"},
         {"{\"type\":\"string\",\"pattern\":\"^(?=a)b$\"}", "lookaround"},
         {"{\"type\":\"string\",\"pattern\":\"(a)\\\\1\"}", "backreference"},
