@@ -60,7 +60,10 @@ static void *stream_job(void *arg) {
     job *j = arg;
     int status;
     oc_error err;
-    if (run_job(j, &status, &err)) server_stream_error(j->w, status, err.msg);
+    if (run_job(j, &status, &err)) {
+        oc_log(OC_LOG_INFO, "registry: %s %s failed: %s", j->push ? "push" : "pull", j->name, err.msg);
+        server_stream_error(j->w, status, err.msg);
+    }
     server_stream_end(j->w);
     job_free(j);
     return NULL;

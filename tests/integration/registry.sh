@@ -19,17 +19,42 @@ helpers=()
 cleanup_more() { for p in "${helpers[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; cleanup; }
 trap cleanup_more EXIT
 
+# start_proxy DIR MODE N: registry_proxy.py on a free port (retried when the
+# port was taken meanwhile); sets PROXY_PORT.
+start_proxy() {
+  local pid
+  for _ in 1 2 3 4 5; do
+    PROXY_PORT=$(free_port)
+    python3 "$here/registry_proxy.py" "$PROXY_PORT" "$RPORT" "$@" 2>/dev/null &
+    pid=$!
+    for _ in $(seq 1 50); do
+      curl -s -o /dev/null "http://127.0.0.1:$PROXY_PORT/v2/" && { helpers+=($pid); return 0; }
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.1
+    done
+    kill $pid 2>/dev/null
+  done
+  return 1
+}
+
 # The registry, with its storage in TMP.
-RPORT=$(free_port)
-cat >"$TMP/reg.yml" <<YML
+for _ in 1 2 3 4 5; do # retried when the port was taken meanwhile
+  RPORT=$(free_port)
+  cat >"$TMP/reg.yml" <<YML
 version: 0.1
 log: {level: error}
 storage: {filesystem: {rootdirectory: $TMP/reg}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$RPORT}
 YML
-docker-registry serve "$TMP/reg.yml" >"$TMP/reg.log" 2>&1 &
-helpers+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$RPORT/v2/" >/dev/null && break; sleep 0.1; done
+  docker-registry serve "$TMP/reg.yml" >"$TMP/reg.log" 2>&1 &
+  rpid=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$RPORT/v2/" >/dev/null && break
+    kill -0 $rpid 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 $rpid 2>/dev/null && { helpers+=($rpid); break; }
+done
 curl -sf "http://127.0.0.1:$RPORT/v2/" >/dev/null; expect "registry answers /v2/" $?
 
 # Parts of 300000 bytes (the model blob in 4), so push and pull move
@@ -123,11 +148,8 @@ start_server || exit 1 # upstream's part sizes from here on: one part
 # the pull from the partial data.
 mhex=${digest#sha256:}
 msize=$(stat -c %s "$model")
-PPORT=$(free_port)
 mkdir -p "$TMP/proxy"
-python3 "$here/registry_proxy.py" "$PPORT" "$RPORT" "$TMP/proxy" drop 200000 &
-helpers+=($!)
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PPORT/v2/" >/dev/null && break; sleep 0.1; done
+start_proxy "$TMP/proxy" drop 200000; PPORT=$PROXY_PORT
 pname=127.0.0.1:$PPORT/library/demo:latest
 http DELETE /api/delete -d "{\"model\":\"$name\"}"
 curl -s "$BASE/api/pull" -d "{\"model\":\"$pname\",\"insecure\":true}" >"$TMP/pull1" &
@@ -155,11 +177,23 @@ second=$(awk -v d="$digest" '$1 == d {s+=$2} END {print s+0}' "$TMP/proxy/bytes"
 [ "$(sha256sum "$TMP/models/blobs/sha256-$mhex" | cut -d' ' -f1)" = "$mhex" ]; expect "resumed blob verified" $?
 [ "$(generate "$pname")" = "$ref" ]; expect "resumed model generates the same text" $?
 
+# A client that hangs up cancels its pull; the partial data stays.
+mkdir -p "$TMP/proxy2"
+start_proxy "$TMP/proxy2" drop 100000; P2=$PROXY_PORT
+http DELETE /api/delete -d "{\"model\":\"$pname\"}"
+curl -s "$BASE/api/pull" -d "{\"model\":\"127.0.0.1:$P2/library/demo:latest\",\"insecure\":true}" >/dev/null &
+puller=$!
+for _ in $(seq 1 200); do [ -f "$TMP/proxy2/dropped" ] && [ -f "$state" ] && break; sleep 0.05; done
+sleep 0.3
+kill "$puller"; wait "$puller" 2>/dev/null
+canceled=1
+for _ in $(seq 1 100); do grep -q "registry: pull 127.0.0.1:$P2/library/demo:latest failed: context canceled" "$SERVER_LOG" && canceled=0 && break; sleep 0.05; done
+expect "client hang-up cancels the pull" $canceled
+[ -f "$TMP/models/blobs/sha256-$mhex-partial" ] && [ -f "$state" ]; expect "partial data kept after the cancel" $?
+touch "$TMP/proxy2/go"
+
 # A blob whose bytes do not match its digest.
-CPORT=$(free_port)
-python3 "$here/registry_proxy.py" "$CPORT" "$RPORT" "$TMP/proxy" corrupt 1000 &
-helpers+=($!)
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$CPORT/v2/" >/dev/null && break; sleep 0.1; done
+start_proxy "$TMP/proxy" corrupt 1000; CPORT=$PROXY_PORT
 http DELETE /api/delete -d "{\"model\":\"$pname\"}"
 cname=127.0.0.1:$CPORT/library/demo:latest
 http POST /api/pull -d "{\"model\":\"$cname\",\"insecure\":true}"
@@ -172,10 +206,7 @@ http GET /api/tags
 # request carries Ollama's signature made with ~/.ollama/id_ed25519.
 mkdir -p "$HOME/.ollama"
 ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ollama/id_ed25519" >/dev/null 2>&1
-APORT=$(free_port)
-python3 "$here/registry_proxy.py" "$APORT" "$RPORT" "$TMP/proxy" auth 7 &
-helpers+=($!)
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$APORT/v2/" && break; sleep 0.1; done
+start_proxy "$TMP/proxy" auth 7; APORT=$PROXY_PORT
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT/v2/library/demo/manifests/latest")
 [ "$code" = 401 ]; expect "auth proxy refuses without a token: $code" $?
 aname=127.0.0.1:$APORT/library/demo:latest
@@ -186,10 +217,7 @@ if python3 -c "import cryptography" 2>/dev/null && command -v ssh-keygen >/dev/n
   [ "$verdict" = "signed-ok query-ok" ]; expect "token request signed and sorted: $verdict" $?
 fi
 [ "$(generate "$aname")" = "$ref" ]; expect "model pulled through auth generates the same text" $?
-XPORT=$(free_port)
-python3 "$here/registry_proxy.py" "$XPORT" "$RPORT" "$TMP/proxy" auth 1 &
-helpers+=($!)
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$XPORT/v2/" && break; sleep 0.1; done
+start_proxy "$TMP/proxy" auth 1; XPORT=$PROXY_PORT
 http POST /api/pull -d "{\"model\":\"127.0.0.1:$XPORT/library/demo:latest\",\"insecure\":true,\"stream\":false}"
 [ "$BODY" = "{\"error\":\"pull model manifest: realm host \\\"localhost:$XPORT\\\" does not match original host \\\"127.0.0.1:$XPORT\\\"\"}" ]; expect "realm on another host refused: $BODY" $?
 
@@ -201,11 +229,18 @@ part=$(curl -s -r 10-19 "$BASE/v2/library/demo/blobs/$digest" | od -An -tx1 | tr
 [ "$code" = 206 ] && [ "$part" = "$(dd if="$model" bs=1 skip=10 count=10 2>/dev/null | od -An -tx1 | tr -d ' \n')" ]; expect "/v2 blob Range: $code" $?
 len=$(curl -sI "$BASE/v2/library/demo/blobs/$digest" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-length"{print $2}')
 [ "$len" = "$msize" ]; expect "/v2 blob HEAD length: $len" $?
-PORT2=$(free_port)
 mkdir -p "$TMP/models2"
-OLLAMA_HOST=127.0.0.1:$PORT2 OLLAMA_MODELS=$TMP/models2 "$bin" serve >"$TMP/server2.log" 2>&1 &
-helpers+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT2/" >/dev/null && break; sleep 0.1; done
+for _ in 1 2 3 4 5; do
+  PORT2=$(free_port)
+  OLLAMA_HOST=127.0.0.1:$PORT2 OLLAMA_MODELS=$TMP/models2 "$bin" serve >"$TMP/server2.log" 2>&1 &
+  pid2=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$PORT2/" >/dev/null && break
+    kill -0 $pid2 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 $pid2 2>/dev/null && { helpers+=($pid2); break; }
+done
 lan=127.0.0.1:$PORT/library/demo:latest
 body=$(curl -s "http://127.0.0.1:$PORT2/api/pull" -d "{\"model\":\"$lan\",\"insecure\":true,\"stream\":false}")
 [ "$body" = '{"status":"success"}' ]; expect "pull from our other server: $body" $?
