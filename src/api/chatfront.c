@@ -35,6 +35,18 @@ static const builtin BUILTINS[] = {
     {"nemotron-3.5-nano", true, true, false, "<think>", "</think>", CHAT_TOOLS_TAG, "<tool_call>"},
     {"olmo3-think", false, true, true, "<think>", "</think>", CHAT_TOOLS_NONE, NULL},
     {"cohere", true, true, false, "<|START_THINKING|>", "<|END_THINKING|>", CHAT_TOOLS_TAG, "<|START_ACTION|>"},
+    {"glm-4.7", true, true, true, "<think>", "</think>", CHAT_TOOLS_QWEN3_CODER, NULL},
+    {"laguna", true, true, false, "<think>", "</think>", CHAT_TOOLS_QWEN3_CODER, NULL},
+    {"poolside-v1", true, true, false, "<think>", "</think>", CHAT_TOOLS_QWEN3_CODER, NULL},
+    /* Formats not parsed here yet: their capabilities still count. */
+    {"lfm2", true, false, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
+    {"lfm2-thinking", true, true, false, "<think>", "</think>", CHAT_TOOLS_NONE, NULL},
+    {"gemma4", true, true, false, "<|channel>thought\n", "<channel|>", CHAT_TOOLS_NONE, NULL},
+    {"gemma4-no-thinking", true, false, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
+    {"functiongemma", true, false, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
+    {"olmo3", true, false, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
+    {"glimmer", true, true, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
+    {"glm-ocr", false, false, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
     {"harmony", true, true, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
     {"passthrough", false, false, false, NULL, NULL, CHAT_TOOLS_NONE, NULL},
 };

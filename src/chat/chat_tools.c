@@ -318,10 +318,39 @@ static void trim_newlines(const char **s, size_t *n) {
     if (*n && (*s)[*n - 1] == '\n') (*n)--;
 }
 
-/* One <function=NAME>…</function> block; NULL if it has no function. */
+/* GLM's NAME<arg_key>K</arg_key><arg_value>V</arg_value>… block. */
+static json_t *glm_call(const cp_tools *p, const char *s, size_t n, int index) {
+    const char *e = s + n;
+    long k = cp_find(s, n, "<arg_key>");
+    size_t nl = k >= 0 ? (size_t)k : n;
+    while (nl && cp_is_space((unsigned char)s[nl - 1])) nl--;
+    const char *name = skip_ws(s, s + nl);
+    if (name >= s + nl) return NULL;
+    char *nm = oc_strndup(name, (size_t)(s + nl - name));
+    json_t *args = json_object();
+    for (const char *q = k >= 0 ? s + k : e; q < e;) {
+        long ke = cp_find(q, (size_t)(e - q), "</arg_key>"), vb = cp_find(q, (size_t)(e - q), "<arg_value>");
+        if (ke < 0 || vb < 0 || vb < ke) break;
+        const char *val = q + vb + 11;
+        long ve = cp_find(val, (size_t)(e - val), "</arg_value>");
+        size_t vn = ve >= 0 ? (size_t)ve : (size_t)(e - val);
+        char *key = oc_strndup(q + 9, (size_t)ke - 9);
+        json_object_set_new(args, key, cp_typed_value(cp_param_type(p->tools, nm, key), val, vn));
+        free(key);
+        q = val + vn + (ve >= 0 ? 12 : 0);
+        long next = cp_find(q, (size_t)(e - q), "<arg_key>");
+        if (next < 0) break;
+        q += next;
+    }
+    json_t *call = cp_tool_call(nm, args, index);
+    free(nm);
+    return call;
+}
+
+/* One <function=NAME>…</function> block (GLM's arg_key form otherwise). */
 static json_t *coder_call(const cp_tools *p, const char *s, size_t n, int index) {
     long f = cp_find(s, n, "<function=");
-    if (f < 0) return NULL;
+    if (f < 0) return glm_call(p, s, n, index);
     const char *name = s + f + 10, *e = s + n;
     const char *gt = memchr(name, '>', (size_t)(e - name));
     if (!gt) return NULL;

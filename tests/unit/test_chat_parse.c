@@ -141,6 +141,18 @@ static void test_coder(json_t *tools) {
                 "[{\"function\":{\"index\":0,\"name\":\"get_weather\",\"arguments\":{\"city\":\"42\"}}}]", 1);
 }
 
+static void test_glm(json_t *tools) {
+    chat_parser_opts o = {.think_open = "<think>", .think_close = "</think>", .think_started = true,
+                          .tools = CHAT_TOOLS_QWEN3_CODER, .tool_list = tools};
+    expect_case("glm-4.7", &o,
+                "Need weather.</think>Checking.<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value>"
+                "<arg_key>days</arg_key><arg_value>2</arg_value></tool_call>",
+                "Checking.", "Need weather.",
+                "[{\"function\":{\"index\":0,\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\",\"days\":2}}}]", 1);
+    expect_case("glm-no-args", &o, "</think><tool_call>get_time</tool_call>", "", "",
+                "[{\"function\":{\"index\":0,\"name\":\"get_time\",\"arguments\":{}}}]", 1);
+}
+
 static void test_combined(json_t *tools) {
     chat_parser_opts o = {.think_open = "<think>", .think_close = "</think>", .tools = CHAT_TOOLS_TAG,
                           .tool_tag = "<tool_call>", .tool_list = tools};
@@ -170,6 +182,7 @@ int main(void) {
     test_thinking();
     test_tag_tools(tools);
     test_coder(tools);
+    test_glm(tools);
     test_combined(tools);
     test_harmony(tools);
     json_decref(tools);
