@@ -4,11 +4,13 @@
 # back (same manifest bytes, every blob's sha256, the same greedy text);
 # a pull killed mid-blob resumes from its partial data; a blob whose bytes
 # do not match its digest is refused and nothing is listed; and a pull
-# between two of our servers through the /v2 read side.
+# between two of our servers through the /v2 read side; bearer-token auth;
+# http_proxy.
 set -u
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY # loopback only
 if ! command -v docker-registry >/dev/null; then
   if [ "$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null 2>&1; fi
   command -v docker-registry >/dev/null || { echo "docker-registry not installed: skipped"; exit 77; }
@@ -251,4 +253,14 @@ for f in "$TMP"/models/blobs/sha256-*; do cmp -s "$f" "$TMP/models2/blobs/$(base
 expect "same blobs on both servers" $same
 out=$(curl -s "http://127.0.0.1:$PORT2/api/generate" -d "${gen/MODEL/$lan}" | python3 -c "import json,sys; print(json.load(sys.stdin)['response'])")
 [ "$out" = "$ref" ]; expect "second server generates the same text" $?
+
+# Registry requests go through the proxy named by http_proxy.
+mkdir -p "$TMP/proxy3"
+start_proxy "$TMP/proxy3" forward 0; FPORT=$PROXY_PORT
+stop_server
+start_server http_proxy="http://127.0.0.1:$FPORT" || exit 1
+http DELETE /api/delete -d "{\"model\":\"$name\"}"
+http POST /api/pull -d "{\"model\":\"$name\",\"insecure\":true,\"stream\":false}"
+[ "$BODY" = '{"status":"success"}' ] && grep -q "^/v2/library/demo/manifests/latest$" "$TMP/proxy3/forwarded" && grep -q "^/v2/library/demo/blobs/" "$TMP/proxy3/forwarded"
+expect "pull through http_proxy: $BODY, $(wc -l <"$TMP/proxy3/forwarded" 2>/dev/null) requests proxied" $?
 finish

@@ -8,6 +8,9 @@ MODE drop:    the first ranged blob GET whose body is over N bytes sends N
               ranged blob GETs wait for DIR/go, then pass through, and
               "<digest> <body bytes>" lines are appended to DIR/bytes.
 MODE corrupt: blob bodies over N bytes pass through with one byte flipped.
+MODE forward: a plain forward proxy (absolute-form requests, as clients
+              send through http_proxy); each request's path is appended
+              to DIR/forwarded.
 MODE auth:    every request needs "Authorization: Bearer tok-N", else 401
               with a Bearer challenge whose realm is this proxy's /token
               (on host "localhost" when N is 1, which clients must refuse);
@@ -71,6 +74,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def forward(self, head_only):
+        if self.path.startswith("http://"):  # through http_proxy
+            parts = urllib.parse.urlsplit(self.path)
+            self.path = parts.path + ("?" + parts.query if parts.query else "")
+            if mode == "forward":
+                with open(os.path.join(folder, "forwarded"), "a") as f:
+                    f.write(self.path + "\n")
         if mode == "auth":
             if self.path.startswith("/token"):
                 return self.token()
