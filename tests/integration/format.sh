@@ -95,6 +95,24 @@ got=$(curl -s --max-time 300 "$BASE/api/generate" -d '{"model":"stories","prompt
   | python3 "$TMP/check.py" '{"type":"object","properties":{"a":{"type":"boolean"}},"required":["a"]}' one 2>&1 | tail -1)
 [ "$got" = "ok stop" ]; expect "a closed schema ends with stop: $got" $?
 
+# The OpenAI layer maps response_format onto format (openai.md).
+schema='{"type":"object","properties":{"ok":{"type":"boolean"},"n":{"type":"integer","minimum":1,"maximum":9}},"required":["ok","n"]}'
+for stream in false true; do
+  got=$(curl -s --max-time 120 "$BASE/v1/chat/completions" -d "{\"model\":\"stories\",\"stream\":$stream,\"seed\":4,\"temperature\":1.5,\"max_tokens\":80,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":$schema}}}" | python3 -c "
+import json, sys
+raw = sys.stdin.read()
+if raw.startswith('data:'):
+    parts = [json.loads(l[5:]) for l in raw.splitlines() if l.startswith('data:') and l[5:].strip() != '[DONE]']
+    text = ''.join(p['choices'][0]['delta'].get('content') or '' for p in parts if p['choices'])
+else:
+    text = json.loads(raw)['choices'][0]['message']['content']
+print(json.dumps({'response': text, 'done_reason': 'x'}))" 2>&1 | python3 "$TMP/check.py" "$schema" one 2>&1 | tail -1)
+  [[ "$got" == "ok "* ]]; expect "openai response_format json_schema stream=$stream: $got" $?
+done
+got=$(curl -s --max-time 120 "$BASE/v1/chat/completions" -d '{"model":"stories","seed":4,"max_tokens":80,"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_object"}}' \
+  | python3 -c "import json,sys; print(json.dumps({'response': json.load(sys.stdin)['choices'][0]['message']['content']}))" 2>&1 | python3 "$TMP/check.py" '"json"' one 2>&1 | tail -1)
+[[ "$got" == "ok "* ]]; expect "openai response_format json_object: $got" $?
+
 # Empty and null formats are unconstrained.
 for f in '""' null; do
   http POST /api/generate -d "{\"model\":\"stories\",\"prompt\":\"Once\",\"format\":$f,\"stream\":false,\"options\":{\"num_predict\":4,\"temperature\":0}}"
