@@ -333,8 +333,12 @@ static int common_fields(gen_request *g, const json_t *body) {
         server_respond_error(g->res, 500, "%s", err.msg);
         return -1;
     }
+    /* A load-only request never reaches generation, where upstream checks
+     * format: it is not compiled (nor refused) then. */
+    const char *prompt = json_string_value(json_object_get(body, "prompt"));
+    bool load_only = (!prompt || !*prompt) && !json_array_size(json_object_get(body, "messages"));
     int status;
-    if (api_format_grammar(json_object_get(body, "format"), &g->format, &status, &err)) {
+    if (!load_only && api_format_grammar(json_object_get(body, "format"), &g->format, &status, &err)) {
         server_respond_error(g->res, status, "%s", err.msg);
         return -1;
     }

@@ -127,6 +127,8 @@ expect "format yaml: $CODE $BODY" $?
 http POST /api/chat -d '{"model":"stories","messages":[{"role":"user","content":"x"}],"format":[1,2]}'
 [ "$CODE" = 500 ] && [ "$BODY" = '{"error":"invalid format: \"[1,2]\"; expected \"json\" or a valid JSON Schema object"}' ]
 expect "format array: $CODE $BODY" $?
+http POST /api/generate -d '{"model":"stories","format":"yaml"}'
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"done_reason":"load"'* ]]; expect "load-only request ignores format: $CODE $BODY" $?
 http POST /api/generate -d '{"model":"stories","prompt":"Once","format":{"type":"object","allOf":[{}]}}'
 [ "$CODE" = 400 ] && [ "$BODY" = '{"error":"invalid JSON schema in format: unsupported JSON schema keyword \"allOf\""}' ]
 expect "format with allOf: $CODE $BODY" $?
