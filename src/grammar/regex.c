@@ -106,6 +106,24 @@ static int escape_char(rx *x, uint32_t *cp) {
     return 0;
 }
 
+/* A \d \w \s (or negation) inside [...]: appends its ranges to *r. */
+static bool class_shorthand(rx *x, uint32_t **r, int *n, int *cap) {
+    bool neg;
+    uint32_t sr[8];
+    int k = shorthand(x->s[x->i + 1], sr, &neg);
+    if (!k) return false;
+    x->i += 2;
+    const uint32_t *src = sr;
+    if (neg) { /* e.g. [\D]: its complement as ranges */
+        const gclass *gc = &x->g->cls[gb_class(x->g, sr, k, true)];
+        src = gc->r, k = gc->n;
+    }
+    if (*n + k + 8 > *cap) *cap = *n + k + 8, *r = oc_realloc(*r, (size_t)*cap * 2 * sizeof(uint32_t));
+    memcpy(*r + 2 * *n, src, (size_t)k * 2 * sizeof(uint32_t));
+    *n += k;
+    return true;
+}
+
 /* [...] after the '['. */
 static int char_class(rx *x) {
     bool neg = x->i < x->n && x->s[x->i] == '^';
@@ -118,23 +136,7 @@ static int char_class(rx *x) {
         if (n + 8 > cap) cap = cap ? 2 * cap : 32, r = oc_realloc(r, (size_t)cap * 2 * sizeof(uint32_t));
         uint32_t lo, hi;
         if (x->s[x->i] == '\\' && x->i + 1 < x->n) {
-            bool sneg;
-            uint32_t sr[8];
-            int k = shorthand(x->s[x->i + 1], sr, &sneg);
-            if (k) {
-                x->i += 2;
-                if (sneg) { /* e.g. [\D]: its complement as ranges */
-                    int c = gb_class(x->g, sr, k, true);
-                    const gclass *gc = &x->g->cls[c];
-                    if (n + gc->n + 8 > cap) cap = n + gc->n + 8, r = oc_realloc(r, (size_t)cap * 2 * sizeof(uint32_t));
-                    memcpy(r + 2 * n, gc->r, (size_t)gc->n * 2 * sizeof(uint32_t));
-                    n += gc->n;
-                } else {
-                    memcpy(r + 2 * n, sr, (size_t)k * 2 * sizeof(uint32_t));
-                    n += k;
-                }
-                continue;
-            }
+            if (class_shorthand(x, &r, &n, &cap)) continue;
             x->i++;
             if (escape_char(x, &lo)) return free(r), -1;
         } else {

@@ -286,6 +286,18 @@ static int optional_chain(sctx *c, const int *kv, int n, int extra) {
     return next;
 }
 
+/* additionalProperties: any further keys ("key": value, ...), as one
+ * rule; -2 on error. (Keys are not kept apart from the declared ones.) */
+static int additional(sctx *c, const json_t *add) {
+    int v = json_is_true(add) ? c->p.value : visit(c, add);
+    if (v < 0) return -2;
+    int akv = gb_rule(c->g, "additional-kv");
+    gb_ref(c->g, akv, c->p.string), lit(c->g, akv, ":"), gb_ref(c->g, akv, c->p.space), gb_ref(c->g, akv, v);
+    int extra = gb_rule(c->g, "additional");
+    gb_ref(c->g, extra, akv), gb_ref(c->g, extra, gb_repeat(c->g, comma_then(c, akv), 0, -1));
+    return extra;
+}
+
 static int build_object(sctx *c, const json_t *s) {
     const json_t *props = json_object_get(s, "properties"), *req = json_object_get(s, "required");
     const json_t *add = json_object_get(s, "additionalProperties");
@@ -307,15 +319,8 @@ static int build_object(sctx *c, const json_t *s) {
         if (!rn) { oc_fail(c->err, "\"required\" must list strings"); goto out; }
         if (!json_object_get(props, rn) && (kv_req[n_req] = kv_rule(c, rn, c->p.value)) >= 0) n_req++;
     }
-    int extra = -1;
-    if (add && !json_is_false(add)) {
-        int v = json_is_true(add) ? c->p.value : visit(c, add);
-        if (v < 0) goto out;
-        int akv = gb_rule(c->g, "additional-kv");
-        gb_ref(c->g, akv, c->p.string), lit(c->g, akv, ":"), gb_ref(c->g, akv, c->p.space), gb_ref(c->g, akv, v);
-        extra = gb_rule(c->g, "additional");
-        gb_ref(c->g, extra, akv), gb_ref(c->g, extra, gb_repeat(c->g, comma_then(c, akv), 0, -1));
-    }
+    int extra = add && !json_is_false(add) ? additional(c, add) : -1;
+    if (extra == -2) goto out;
     rc = gb_rule(c->g, "object");
     lit(c->g, rc, "{"), gb_ref(c->g, rc, c->p.space);
     for (int i = 0; i < n_req; i++) {
