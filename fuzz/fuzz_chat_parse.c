@@ -26,8 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     chat_parser_opts o = {.tool_list = tools, .harmony = (cfg & 7) == 7};
     if (cfg & 8) o.think_open = "<think>", o.think_close = "</think>";
     o.think_started = cfg & 16;
-    o.tools = (cfg >> 5) % 3;
+    o.tools = (cfg >> 5) % 4;
     o.tool_tag = TAGS[(cfg >> 1) & 3];
+    if (o.tools == CHAT_TOOLS_PYTHON) o.tool_tag = cfg & 2 ? "<function_calls>" : "<|tool_call_start|>";
     chat_parser *p = chat_parser_new(&o);
     chat_delta d;
     chat_delta_init(&d);

@@ -85,7 +85,11 @@ int chat_named_template(const char *chat_template, const char **name, const char
  * already unambiguous (partial tags are held back), and chat_parser_finish
  * settles the rest at the end. Tool calls are objects
  * {"id":"call_…","function":{"index":N,"name":…,"arguments":{…}}}. */
-enum { CHAT_TOOLS_NONE, CHAT_TOOLS_TAG, CHAT_TOOLS_QWEN3_CODER };
+/* TAG: a tag then JSON (generic); QWEN3_CODER: <tool_call> blocks of
+ * <function=…> XML or GLM's <arg_key> pairs; PYTHON: Python-style calls
+ * `name(k="v", n=1)` listed between tool_tag and its closing tag
+ * (LFM2's <|tool_call_start|>[…], OLMo 3's <function_calls>). */
+enum { CHAT_TOOLS_NONE, CHAT_TOOLS_TAG, CHAT_TOOLS_QWEN3_CODER, CHAT_TOOLS_PYTHON };
 typedef struct chat_parser_opts {
     const char *think_open, *think_close; /* both non-empty: thinking is separated */
     bool think_started;                    /* the prompt already ends with think_open */

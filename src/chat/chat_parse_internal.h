@@ -45,10 +45,11 @@ void cp_think_add(cp_think *p, const char *s, size_t n, oc_buf *thinking, oc_buf
 void cp_think_flush(cp_think *p, oc_buf *thinking, oc_buf *content);
 
 /* ---- tool calls (chat_tools.c) ---- */
-typedef enum { CP_TOOLS_TAG, CP_TOOLS_QWEN3_CODER } cp_tools_kind;
+typedef enum { CP_TOOLS_TAG, CP_TOOLS_QWEN3_CODER, CP_TOOLS_PYTHON } cp_tools_kind;
 typedef struct cp_tools {
     cp_tools_kind kind;
     char *tag;          /* CP_TOOLS_TAG: "{", "[", "<tool_call>", "[TOOL_CALLS]" ... */
+    char *end;          /* block kinds: the closing tag ("" = the end of output) */
     json_t *tools;      /* declared tools (owned reference) */
     int state, n;
     oc_buf buf;

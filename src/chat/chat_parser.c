@@ -105,8 +105,11 @@ chat_parser *chat_parser_new(const chat_parser_opts *o) {
     if (p->think) cp_think_init(&p->th, o->think_open, o->think_close, o->think_started);
     p->tools = o->tools != CHAT_TOOLS_NONE;
     if (p->tools)
-        cp_tools_init(&p->tp, o->tools == CHAT_TOOLS_QWEN3_CODER ? CP_TOOLS_QWEN3_CODER : CP_TOOLS_TAG, o->tool_tag,
-                      o->tool_list);
+        cp_tools_init(&p->tp,
+                      o->tools == CHAT_TOOLS_QWEN3_CODER ? CP_TOOLS_QWEN3_CODER
+                      : o->tools == CHAT_TOOLS_PYTHON    ? CP_TOOLS_PYTHON
+                                                         : CP_TOOLS_TAG,
+                      o->tool_tag, o->tool_list);
     if (p->tools) oc_buf_puts(&p->tp.buf, "");
     return p;
 }

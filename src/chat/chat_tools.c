@@ -5,8 +5,10 @@
  * object that holds its arguments. A leading Llama 3 <|python_tag|> is
  * skipped, and `<|python_tag|>name.call(k="v")` is read as a call. The
  * Qwen3-Coder parser reads <tool_call><function=NAME><parameter=K>V
- * </parameter></function></tool_call>, converting values by the declared
- * parameter types. */
+ * </parameter></function></tool_call> (or GLM's NAME<arg_key>K</arg_key>
+ * <arg_value>V</arg_value>), converting values by the declared parameter
+ * types; the Python parser reads `name(k="v")` calls listed between a
+ * start and an end tag (LFM2, OLMo 3). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,12 +22,17 @@ void cp_tools_init(cp_tools *p, cp_tools_kind kind, const char *tag, json_t *too
     memset(p, 0, sizeof *p);
     p->kind = kind;
     p->tag = oc_strdup(kind == CP_TOOLS_QWEN3_CODER ? "<tool_call>" : tag && *tag ? tag : "{");
+    p->end = oc_strdup(kind == CP_TOOLS_QWEN3_CODER                  ? "</tool_call>"
+                       : !strcmp(p->tag, "<|tool_call_start|>") ? "<|tool_call_end|>"
+                       : !strcmp(p->tag, "<function_calls>")    ? "</function_calls>"
+                                                                : "");
     p->tools = json_is_array(tools) ? json_incref(tools) : json_array();
     p->scan.start = -1;
 }
 
 void cp_tools_free(cp_tools *p) {
     free(p->tag);
+    free(p->end);
     json_decref(p->tools);
     oc_buf_free(&p->buf);
 }
@@ -379,6 +386,21 @@ static json_t *coder_call(const cp_tools *p, const char *s, size_t n, int index)
     return call;
 }
 
+/* Python-style calls one after another: `[a(x=1), b()]` or one a line. */
+static void py_list(cp_tools *p, const char *s, size_t n, json_t *calls) {
+    const char *e = s + n;
+    while (s < e) {
+        while (s < e && (cp_is_space((unsigned char)*s) || *s == '[' || *s == ',' || *s == ']')) s++;
+        if (s >= e) break;
+        long end = py_call_end(s, (size_t)(e - s));
+        json_t *c = end > 0 ? py_call(s, (size_t)end, p->n) : NULL;
+        if (!c) break;
+        json_array_append_new(calls, c);
+        p->n++;
+        s += end;
+    }
+}
+
 static void coder_add(cp_tools *p, oc_buf *content, json_t *calls, bool last) {
     for (;;) {
         if (p->state == LOOKING) {
@@ -394,12 +416,16 @@ static void coder_add(cp_tools *p, oc_buf *content, json_t *calls, bool last) {
             cp_buf_drop(&p->buf, strlen(p->tag));
             p->state = CALLING;
         }
-        long end = cp_find(p->buf.data, p->buf.len, "</tool_call>");
+        long end = cp_find(p->buf.data, p->buf.len, p->end);
         if (end < 0 && !last) return;
         size_t blk = end < 0 ? p->buf.len : (size_t)end;
-        json_t *c = coder_call(p, p->buf.data, blk, p->n);
-        if (c) json_array_append_new(calls, c), p->n++;
-        cp_buf_drop(&p->buf, end < 0 ? blk : blk + 12);
+        if (p->kind == CP_TOOLS_PYTHON) {
+            py_list(p, p->buf.data, blk, calls);
+        } else {
+            json_t *c = coder_call(p, p->buf.data, blk, p->n);
+            if (c) json_array_append_new(calls, c), p->n++;
+        }
+        cp_buf_drop(&p->buf, end < 0 ? blk : blk + strlen(p->end));
         p->state = LOOKING;
         if (end < 0) return;
     }
@@ -410,14 +436,14 @@ static void coder_add(cp_tools *p, oc_buf *content, json_t *calls, bool last) {
 void cp_tools_add(cp_tools *p, const char *s, size_t n, oc_buf *content, json_t *calls) {
     if (p->state == DONE) return oc_buf_append(content, s, n);
     oc_buf_append(&p->buf, s, n);
-    if (p->kind == CP_TOOLS_QWEN3_CODER) coder_add(p, content, calls, false);
+    if (p->kind != CP_TOOLS_TAG) coder_add(p, content, calls, false);
     else generic_add(p, content, calls, false);
 }
 
 /* End of output: bare-JSON text that held no call is content after all; a
  * held-back partial tag is content; a started builtin call is parsed. */
 void cp_tools_flush(cp_tools *p, oc_buf *content, json_t *calls) {
-    if (p->kind == CP_TOOLS_QWEN3_CODER) {
+    if (p->kind != CP_TOOLS_TAG) {
         if (p->state != DONE) coder_add(p, content, calls, true);
     } else if (p->state == PYCALL || p->state == PYWAIT) {
         p->state = PYCALL;

@@ -153,6 +153,19 @@ static void test_glm(json_t *tools) {
                 "[{\"function\":{\"index\":0,\"name\":\"get_time\",\"arguments\":{}}}]", 1);
 }
 
+static void test_python(json_t *tools) {
+    chat_parser_opts o = {.tools = CHAT_TOOLS_PYTHON, .tool_tag = "<|tool_call_start|>", .tool_list = tools};
+    expect_case("lfm2", &o,
+                "Sure. <|tool_call_start|>[get_weather(city='Paris', days=2), get_time()]<|tool_call_end|>Done.",
+                "Sure. Done.", "",
+                "[{\"function\":{\"index\":0,\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\",\"days\":2}}},"
+                "{\"function\":{\"index\":1,\"name\":\"get_time\",\"arguments\":{}}}]", 2);
+    chat_parser_opts m = {.tools = CHAT_TOOLS_PYTHON, .tool_tag = "<function_calls>", .tool_list = tools};
+    expect_case("olmo3", &m, "<function_calls>get_weather(city=\"Paris\")\nget_time()\n</function_calls>", "", "",
+                "[{\"function\":{\"index\":0,\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}},"
+                "{\"function\":{\"index\":1,\"name\":\"get_time\",\"arguments\":{}}}]", 2);
+}
+
 static void test_combined(json_t *tools) {
     chat_parser_opts o = {.think_open = "<think>", .think_close = "</think>", .tools = CHAT_TOOLS_TAG,
                           .tool_tag = "<tool_call>", .tool_list = tools};
@@ -183,6 +196,7 @@ int main(void) {
     test_tag_tools(tools);
     test_coder(tools);
     test_glm(tools);
+    test_python(tools);
     test_combined(tools);
     test_harmony(tools);
     json_decref(tools);
