@@ -203,5 +203,6 @@ int chat_jinja_tool_format(const char *t, const char **tag) {
     if (strstr(t, "<tool_call>")) *tag = "<tool_call>";
     else if (strstr(t, "[TOOL_CALLS]")) *tag = "[TOOL_CALLS]";
     else if (strstr(t, DEEPSEEK_CALLS)) *tag = DEEPSEEK_CALLS;
+    else if (strstr(t, "<|START_ACTION|>")) *tag = "<|START_ACTION|>";
     return CHAT_TOOLS_TAG;
 }

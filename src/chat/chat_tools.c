@@ -86,7 +86,7 @@ static json_t *object_member(json_t *obj, const char *key) {
  * contains the call. */
 static int find_object(json_t *obj, const char *tool, json_t **args, int depth) {
     if (depth > 64) return 0;
-    if (json_object_get(obj, "name")) {
+    if (json_object_get(obj, "name") || json_object_get(obj, "tool_name")) { /* tool_name: Command R7B */
         *args = object_member(obj, "arguments");
         if (!*args) *args = object_member(obj, "parameters");
         return 1;

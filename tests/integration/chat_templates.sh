@@ -66,6 +66,10 @@ case_ NousResearch-Hermes-3-Llama-3.1-8B-tool_use tools,completion "" \
 # DeepSeek R1: the prompt ends in <think>, calls in DeepSeek's tags.
 case_ deepseek-ai-DeepSeek-R1-Distill-Qwen-32B tools,thinking,completion "Paris, 2 days." \
   $'Paris, 2 days.</think>\n\n<\uff5ctool\u2581calls\u2581begin\uff5c><\uff5ctool\u2581call\u2581begin\uff5c>function<\uff5ctool\u2581sep\uff5c>get_weather\n```json\n{"city": "Paris", "days": 2}\n```<\uff5ctool\u2581call\u2581end\uff5c><\uff5ctool\u2581calls\u2581end\uff5c>' notools
+# Command R7B: a JSON list of {tool_name, parameters} between action tags
+# (its long preamble outgrows the debug log line: no prompt check).
+case_ CohereForAI-c4ai-command-r7b-12-2024-tool_use tools,completion "" \
+  '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "get_weather", "parameters": {"city": "Paris", "days": 2}}]<|END_ACTION|>' notools
 # gpt-oss's template: harmony channels (analysis is thinking even unasked).
 case_ openai-gpt-oss-120b tools,completion "Need the weather." \
   '<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city": "Paris", "days": 2}<|call|>' nothink

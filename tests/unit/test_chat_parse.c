@@ -124,6 +124,12 @@ static void test_tag_tools(json_t *tools) {
     chat_parser_opts m = {.tools = CHAT_TOOLS_TAG, .tool_tag = "[TOOL_CALLS]", .tool_list = tools};
     expect_case("mistral", &m, "[TOOL_CALLS] [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}]", "", "",
                 WEATHER_PARIS, 1);
+    chat_parser_opts c = {.think_open = "<|START_THINKING|>", .think_close = "<|END_THINKING|>", .tools = CHAT_TOOLS_TAG,
+                          .tool_tag = "<|START_ACTION|>", .tool_list = tools};
+    expect_case("cohere", &c,
+                "<|START_THINKING|>Look it up.<|END_THINKING|><|START_ACTION|>[{\"tool_call_id\": \"0\", \"tool_name\": "
+                "\"get_weather\", \"parameters\": {\"city\": \"Paris\"}}]<|END_ACTION|>",
+                "", "Look it up.", WEATHER_PARIS, 1);
     expect_case("ministral", &m, "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}", "", "", WEATHER_PARIS, 1);
 }
 
