@@ -67,6 +67,7 @@ bool gclass_has(const gclass *c, uint32_t cp);
 /* ---- the JSON primitives shared by schema and "json" (schema.c) ---- */
 typedef struct gprims {
     int space, value, object, array, string, number, unsigned_number, integer, boolean, null_, chr;
+    int plain; /* class: string characters written as themselves */
 } gprims;
 void gp_init(grammar *g, gprims *p);
 

@@ -60,7 +60,8 @@ static int hex4_rule(grammar *g) {
 static void prim_string_number(grammar *g, gprims *p) {
     p->chr = gb_rule(g, "char");
     static const uint32_t plain[] = {0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7E, 0x80, 0x10FFFF};
-    gb_char(g, p->chr, gb_class(g, plain, 4, false)); /* no '"', '\\', controls, DEL */
+    p->plain = gb_class(g, plain, 4, false); /* no '"', '\\', controls, DEL */
+    gb_char(g, p->chr, p->plain);
     gb_alt(g, p->chr), lit(g, p->chr, "\\"), gb_char(g, p->chr, cls_spec(g, "\"\\/bfnrt", false));
     gb_alt(g, p->chr), lit(g, p->chr, "\\u"), gb_ref(g, p->chr, hex4_rule(g));
     p->string = gb_rule(g, "string");
@@ -286,13 +287,86 @@ static int optional_chain(sctx *c, const int *kv, int n, int extra) {
     return next;
 }
 
+static size_t cp_at(const char *s, uint32_t *cp) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = u[0] < 0x80 ? 1 : u[0] >= 0xF0 ? 4 : u[0] >= 0xE0 ? 3 : 2;
+    *cp = len == 1 ? u[0] : u[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) *cp = *cp << 6 | (u[i] & 0x3F);
+    return len;
+}
+
+/* The body of a key that is none of names[0..n) (all sharing their first
+ * off bytes): a trie of the names, where leaving it at any point is
+ * allowed and ending on a name is not. Plain characters only, so a key
+ * reads as it decodes (no escaped spelling of a declared name). */
+static int other_key(sctx *c, const char **names, int n, size_t off) {
+    grammar *g = c->g;
+    int r = gb_rule(g, "other-key");
+    bool terminal = false;
+    for (int i = 0; i < n; i++) terminal |= names[i][off] == 0;
+    bool any = false; /* the current alternative has elements */
+    if (!terminal) gb_alt(g, r); /* an empty first alternative: the key may end here */
+    uint32_t *seen = oc_malloc(((size_t)n + 1) * 2 * sizeof(uint32_t));
+    int n_seen = 0;
+    const char **sub = oc_malloc(((size_t)n + 1) * sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        uint32_t cp, cq;
+        if (!names[i][off]) continue;
+        size_t len = cp_at(names[i] + off, &cp);
+        bool dup = false;
+        for (int k = 0; k < n_seen; k++) dup |= seen[2 * k] == cp;
+        if (dup) continue;
+        seen[2 * n_seen] = seen[2 * n_seen + 1] = cp, n_seen++;
+        int m = 0;
+        for (int j = i; j < n; j++)
+            if (names[j][off] && cp_at(names[j] + off, &cq) == len && cq == cp) sub[m++] = names[j];
+        if (any) gb_alt(g, r);
+        any = true;
+        gb_lit(g, r, names[i] + off, len), gb_ref(g, r, other_key(c, sub, m, off + len));
+    }
+    if (any) gb_alt(g, r);
+    gb_char(g, r, gb_class_minus(g, c->p.plain, gb_class(g, seen, n_seen, false)));
+    gb_ref(g, r, gb_repeat(g, char_rule(g, c->p.plain), 0, -1));
+    free(seen);
+    free(sub);
+    return r;
+}
+
+/* Names a plain key could spell: properties and required ones. */
+static int declared_names(const json_t *props, const json_t *req, const char ***out) {
+    *out = oc_malloc((json_object_size(props) + json_array_size(req) + 1) * sizeof(char *));
+    int n = 0;
+    const char *name;
+    const json_t *v;
+    json_object_foreach((json_t *)props, name, v) (*out)[n++] = name;
+    size_t i;
+    json_array_foreach(req, i, v) if (json_is_string(v)) (*out)[n++] = json_string_value(v);
+    int k = 0;
+    for (int j = 0; j < n; j++) {
+        bool plain = true;
+        for (const unsigned char *p = (const unsigned char *)(*out)[j]; *p && plain; p++)
+            plain = *p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7F;
+        if (plain) (*out)[k++] = (*out)[j];
+    }
+    return k;
+}
+
 /* additionalProperties: any further keys ("key": value, ...), as one
- * rule; -2 on error. (Keys are not kept apart from the declared ones.) */
-static int additional(sctx *c, const json_t *add) {
+ * rule, none spelling a declared name; -2 on error. */
+static int additional(sctx *c, const json_t *add, const json_t *props, const json_t *req) {
     int v = json_is_true(add) ? c->p.value : visit(c, add);
     if (v < 0) return -2;
+    int key = c->p.string;
+    const char **names;
+    int n = declared_names(props, req, &names);
+    if (n) {
+        key = gb_rule(c->g, "key");
+        lit(c->g, key, "\""), gb_ref(c->g, key, other_key(c, names, n, 0)), lit(c->g, key, "\"");
+        gb_ref(c->g, key, c->p.space);
+    }
+    free(names);
     int akv = gb_rule(c->g, "additional-kv");
-    gb_ref(c->g, akv, c->p.string), lit(c->g, akv, ":"), gb_ref(c->g, akv, c->p.space), gb_ref(c->g, akv, v);
+    gb_ref(c->g, akv, key), lit(c->g, akv, ":"), gb_ref(c->g, akv, c->p.space), gb_ref(c->g, akv, v);
     int extra = gb_rule(c->g, "additional");
     gb_ref(c->g, extra, akv), gb_ref(c->g, extra, gb_repeat(c->g, comma_then(c, akv), 0, -1));
     return extra;
@@ -319,7 +393,7 @@ static int build_object(sctx *c, const json_t *s) {
         if (!rn) { oc_fail(c->err, "\"required\" must list strings"); goto out; }
         if (!json_object_get(props, rn) && (kv_req[n_req] = kv_rule(c, rn, c->p.value)) >= 0) n_req++;
     }
-    int extra = add && !json_is_false(add) ? additional(c, add) : -1;
+    int extra = add && !json_is_false(add) ? additional(c, add, props, req) : -1;
     if (extra == -2) goto out;
     rc = gb_rule(c->g, "object");
     lit(c->g, rc, "{"), gb_ref(c->g, rc, c->p.space);

@@ -264,6 +264,8 @@ static const char *SCHEMAS[] = {
     "{}",
     "{\"type\":\"array\",\"items\":{\"type\":\"number\"}}",
     "{\"type\":\"integer\",\"minimum\":100}",
+    "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"ab\":{\"type\":\"null\"},\"é\":"
+    "{\"type\":\"boolean\"}},\"additionalProperties\":{\"type\":\"string\",\"maxLength\":2}}",
     "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"number\",\"minimum\":0},\"q\":{\"type\":\"integer\","
     "\"exclusiveMinimum\":-3.5,\"exclusiveMaximum\":7}},\"required\":[\"p\",\"q\"]}",
 };
@@ -366,6 +368,15 @@ static void test_matcher(void) {
         CHECK_MSG(accepts(g, in[i], &c) && c, "%s", in[i]);
         CHECK_MSG(!accepts(g, out[i], &c) || !c, "%s", out[i]);
     }
+    grammar_free(g);
+    /* extra keys never spell a declared name */
+    g = schema_of("{\"properties\":{\"a\":{\"type\":\"integer\"},\"ab\":{\"type\":\"null\"}},"
+                  "\"additionalProperties\":{\"type\":\"string\"}}", &err);
+    CHECK(g && accepts(g, "{\"a\":1,\"b\":\"x\",\"abc\":\"y\",\"\":\"z\",\"A\":\"\"}", &c) && c);
+    CHECK(g && accepts(g, "{\"ab\":null}", &c) && c);
+    CHECK(g && !accepts(g, "{\"a\":1,\"a\":", NULL) && !accepts(g, "{\"ab\":null,\"a\":", NULL));
+    CHECK(g && !accepts(g, "{\"a\":1,\"b\\u0061\"", NULL)); /* plain extra keys only */
+    CHECK(g && accepts(g, "{\"a\":1,\"ab\":null,\"ab \":\"\"}", &c) && c);
     grammar_free(g);
     g = grammar_json_object();
     CHECK(accepts(g, "{\"k\":[1,{\"x\":null},\"s\",true,-0.5e+10]}", &c) && c);
