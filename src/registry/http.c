@@ -102,11 +102,11 @@ CURL *reg_easy(reg_client *c) {
 
 static size_t body_cb(char *p, size_t sz, size_t n, void *ud) {
     reg_resp *r = ud;
+    size_t len = sz * n;
     if (r->stop_at_body) return 0; /* headers are all we wanted */
-    if (r->body.len + n > BODY_LIMIT) return 0;
-    oc_buf_append(&r->body, p, n);
-    (void)sz;
-    return n;
+    if (r->body.len + len > BODY_LIMIT) return 0;
+    oc_buf_append(&r->body, p, len);
+    return len;
 }
 
 /* Keeps the headers the protocol needs; a redirect's are reset by the next. */

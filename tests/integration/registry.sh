@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Pull and push against Debian's docker-registry (the reference OCI
 # registry) on a loopback port: push a created model, delete it, pull it
-# back (same manifest bytes, every blob's sha256, the same greedy text);
+# back (same manifest bytes, every blob's sha256, the same greedy text),
+# in several parts each way;
 # a pull killed mid-blob resumes from its partial data; a blob whose bytes
 # do not match its digest is refused and nothing is listed; and a pull
 # between two of our servers through the /v2 read side; bearer-token auth;
