@@ -10,8 +10,9 @@
 
 /* Past these the cache is emptied at the next mask (a pathological
  * grammar would otherwise grow it without bound). */
-#define MAX_STATES 60000
-#define MAX_POOL (8 << 20)
+#define MAX_STATES 40000
+#define MAX_POOL (2 << 20)
+#define MAX_TRANS (1 << 20)
 
 typedef struct cstate {
     size_t off; /* stacks in pool */
@@ -130,7 +131,7 @@ static void clear(gcache *c) {
 int gcache_root(gcache **cp, const gstate *cur) {
     if (!*cp) *cp = oc_calloc(1, sizeof(gcache));
     gcache *c = *cp;
-    if (c->n > MAX_STATES || c->pool_len > MAX_POOL) clear(c);
+    if (c->n > MAX_STATES || c->pool_len > MAX_POOL || c->t_n > MAX_TRANS) clear(c);
     return intern(c, cur);
 }
 
