@@ -1,8 +1,8 @@
 /* Fuzz target: the compat layer's parsers of outside JSON — OpenAI chat,
- * completion and embedding requests and Anthropic messages requests
- * translated into native ones — and the output filter run on the same
- * value as if a native handler had answered with it (whole, streamed,
- * as an error), for every route kind. */
+ * completion, embedding and Responses requests and Anthropic messages
+ * requests translated into native ones — and the output filter run on
+ * the same value as if a native handler had answered with it (whole,
+ * streamed, as an error), for every route kind. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -24,17 +24,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!json_is_object(v)) return json_decref(v), 0;
     json_t *(*const tr[])(const json_t *, compat_state *, oc_error *) = {
         compat_openai_chat_request, compat_openai_completion_request, compat_openai_embed_request,
-        compat_anthropic_request};
+        compat_anthropic_request, compat_responses_request};
     for (size_t i = 0; i < sizeof tr / sizeof *tr; i++) {
         compat_state st = {0};
         oc_error err;
         json_t *out = tr[i](v, &st, &err);
         json_decref(out);
+        compat_state_clear(&st);
     }
-    for (int k = COMPAT_CHAT; k <= COMPAT_MESSAGES; k++)
+    for (int k = COMPAT_CHAT; k <= COMPAT_RESPONSES; k++)
         for (int stream = 0; stream < 2; stream++) {
             compat_state st = {.kind = (compat_kind)k, .stream = stream, .include_usage = stream, .base64 = stream};
+            if (k == COMPAT_RESPONSES) st.req = json_incref(v); /* its settings are echoed */
             filter_all(&st, v);
+            compat_state_clear(&st);
         }
     json_decref(v);
     return 0;

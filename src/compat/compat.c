@@ -106,7 +106,22 @@ char *compat_json_text(const json_t *v) {
 void compat_filter(void *ud, server_output *o) {
     compat_state *st = ud;
     if (st->kind == COMPAT_MESSAGES) compat_anthropic_filter(st, o);
+    else if (st->kind == COMPAT_RESPONSES) compat_responses_filter(st, o);
     else compat_openai_filter(st, o);
+}
+
+void compat_state_clear(compat_state *st) {
+    json_decref(st->req);
+    json_decref(st->done_items);
+    oc_buf_free(&st->text);
+    oc_buf_free(&st->thinking);
+    st->req = st->done_items = NULL;
+}
+
+void compat_state_free(void *p) {
+    if (!p) return;
+    compat_state_clear(p);
+    free(p);
 }
 
 /* ---- routes ---- */
@@ -132,6 +147,7 @@ static compat_route routes[] = {
     {COMPAT_LIST, "GET", "/v1/models", "GET", "/api/tags", NULL, NULL, NULL},
     {COMPAT_RETRIEVE, "GET", "/v1/models/:model", "POST", "/api/show", NULL, NULL, NULL},
     {COMPAT_MESSAGES, "POST", "/v1/messages", "POST", "/api/chat", compat_anthropic_request, NULL, NULL},
+    {COMPAT_RESPONSES, "POST", "/v1/responses", "POST", "/api/chat", compat_responses_request, NULL, NULL},
 };
 
 static void respond_foreign_error(server_response *res, compat_kind kind, int status, const char *msg) {
@@ -156,7 +172,7 @@ static void handle(server_request *req, server_response *res, void *ctx) {
         }
         if (!native) {
             respond_foreign_error(res, r->kind, 400, err.msg);
-            free(st);
+            compat_state_free(st);
             return;
         }
     } else if (r->kind == COMPAT_RETRIEVE) {
@@ -165,7 +181,9 @@ static void handle(server_request *req, server_response *res, void *ctx) {
         native = json_pack("{s:s}", "model", st->model);
     }
     if (native) server_request_set_json(req, native);
-    server_response_filter(res, compat_filter, st, free, "text/event-stream");
+    if (st->stream && (r->kind == COMPAT_MESSAGES || r->kind == COMPAT_RESPONSES))
+        server_response_header(res, "Cache-Control", "no-cache"); /* as upstream, set before the answer */
+    server_response_filter(res, compat_filter, st, compat_state_free, "text/event-stream");
     r->native(req, res, r->native_ctx);
 }
 

@@ -14,6 +14,7 @@ typedef enum compat_kind {
     COMPAT_LIST,     /* /v1/models over /api/tags */
     COMPAT_RETRIEVE, /* /v1/models/:model over /api/show */
     COMPAT_MESSAGES, /* Anthropic /v1/messages over /api/chat */
+    COMPAT_RESPONSES, /* OpenAI /v1/responses over /api/chat */
 } compat_kind;
 
 /* What a translated request needs to know to shape its answers; also the
@@ -30,7 +31,20 @@ typedef struct compat_state {
     int index;          /* the current content block */
     int open_block;     /* 0 none, 1 thinking, 2 text */
     int input_estimate; /* message_start's input_tokens before the real count */
+    /* Responses API */
+    json_t *req;        /* the request, echoed in the response object */
+    char item_id[64];   /* msg_N, the message item */
+    int seq, out_index;
+    bool content_started, reasoning_started;
+    char reasoning_id[32];
+    oc_buf text, thinking; /* accumulated */
+    json_t *done_items; /* items completed before the message */
 } compat_state;
+
+/* Frees what a state holds; compat_state_free also the state itself
+ * (the filter's free_ud). */
+void compat_state_clear(compat_state *st);
+void compat_state_free(void *st);
 
 /* Request translators: the native request for a foreign one (new
  * reference), or NULL with upstream's message (HTTP 400). They fill st. */
@@ -38,6 +52,7 @@ json_t *compat_openai_chat_request(const json_t *in, compat_state *st, oc_error 
 json_t *compat_openai_completion_request(const json_t *in, compat_state *st, oc_error *err);
 json_t *compat_openai_embed_request(const json_t *in, compat_state *st, oc_error *err);
 json_t *compat_anthropic_request(const json_t *in, compat_state *st, oc_error *err);
+json_t *compat_responses_request(const json_t *in, compat_state *st, oc_error *err);
 
 /* The server_output_filter of every route (ud is a compat_state). */
 void compat_filter(void *ud, server_output *o);
@@ -65,5 +80,10 @@ char *compat_json_text(const json_t *v);
 
 void compat_openai_filter(compat_state *st, server_output *o);
 void compat_anthropic_filter(compat_state *st, server_output *o);
+void compat_responses_filter(compat_state *st, server_output *o);
+/* Shared by the OpenAI formats (openai.c, openai_out.c). */
+int compat_think_from_effort(const char *effort, json_t **out, oc_error *err);
+int compat_decode_image_url(const char *url, json_t **out, oc_error *err);
+json_t *compat_openai_tool_calls(const json_t *native_calls);
 
 #endif

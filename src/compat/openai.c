@@ -47,7 +47,7 @@ static void copy_if(json_t *dst, const char *dkey, const json_t *src, const char
 }
 
 /* reasoning effort -> native think (spec §2.3); 0 with *out NULL = unset. */
-static int think_from_effort(const char *effort, json_t **out, oc_error *err) {
+int compat_think_from_effort(const char *effort, json_t **out, oc_error *err) {
     *out = NULL;
     if (!effort || !*effort) return 0;
     if (strcmp(effort, "none") == 0) *out = json_false();
@@ -62,7 +62,7 @@ static int think_from_effort(const char *effort, json_t **out, oc_error *err) {
 }
 
 /* An image URL of a content part: the base64 payload, or -1. */
-static int decode_image_url(const char *url, json_t **out, oc_error *err) {
+int compat_decode_image_url(const char *url, json_t **out, oc_error *err) {
     if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8))
         return oc_fail(err, "image URLs are not currently supported, please use base64 encoded data instead");
     static const char *prefixes[] = {"data:;base64,", "data:image/jpeg;base64,", "data:image/jpg;base64,",
@@ -142,7 +142,7 @@ static int content_part(const char *role, const json_t *part, json_t *out, oc_er
         const json_t *u = json_object_get(part, "image_url");
         const char *url = json_is_object(u) ? json_string_value(json_object_get(u, "url")) : json_string_value(u);
         if (!url) return oc_fail(err, "invalid message format");
-        if (decode_image_url(url, &img, err)) return -1;
+        if (compat_decode_image_url(url, &img, err)) return -1;
     } else if (type && strcmp(type, "input_audio") == 0) {
         const json_t *a = json_object_get(part, "input_audio");
         if (!json_is_object(a)) return oc_fail(err, "invalid input_audio format");
@@ -282,7 +282,7 @@ json_t *compat_openai_chat_request(const json_t *in, compat_state *st, oc_error 
     const char *effort = reasoning && !json_is_null(reasoning) ? json_string_value(json_object_get(reasoning, "effort"))
                                                                : json_string_value(json_object_get(in, "reasoning_effort"));
     json_t *think;
-    if (think_from_effort(effort, &think, err)) return NULL;
+    if (compat_think_from_effort(effort, &think, err)) return NULL;
     json_t *out = json_object(), *nm = json_array();
     json_object_set_new(out, "model", json_string(st->model));
     json_object_set_new(out, "messages", nm);

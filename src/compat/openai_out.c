@@ -47,7 +47,7 @@ static json_t *usage(const json_t *native) {
 
 /* Native tool calls -> OpenAI's, arguments as JSON text; ids made up
  * where the native call has none. */
-static json_t *openai_tool_calls(const json_t *calls) {
+json_t *compat_openai_tool_calls(const json_t *calls) {
     json_t *out = json_array();
     size_t i;
     json_t *tc;
@@ -87,7 +87,7 @@ static json_t *chat_completion(const compat_state *st, const json_t *native) {
     const char *thinking = str_or(json_object_get(msg, "thinking"), "");
     if (*thinking) json_object_set_new(m, "reasoning", json_string(thinking));
     bool calls = json_array_size(json_object_get(msg, "tool_calls")) > 0;
-    if (calls) json_object_set_new(m, "tool_calls", openai_tool_calls(json_object_get(msg, "tool_calls")));
+    if (calls) json_object_set_new(m, "tool_calls", compat_openai_tool_calls(json_object_get(msg, "tool_calls")));
     json_t *choice = json_pack("{s:i,s:o,s:o}", "index", 0, "message", m, "finish_reason", finish_reason(native, calls, NULL));
     const json_t *lp = json_object_get(native, "logprobs");
     if (json_array_size(lp)) json_object_set_new(choice, "logprobs", json_pack("{s:O}", "content", lp));
@@ -109,7 +109,7 @@ static json_t *chat_chunk(compat_state *st, const json_t *native, bool role, int
     if ((parts & 1) && *thinking) json_object_set_new(delta, "reasoning", json_string(thinking));
     const json_t *calls = json_object_get(msg, "tool_calls");
     if ((parts & 2) && json_array_size(calls)) {
-        json_object_set_new(delta, "tool_calls", openai_tool_calls(calls));
+        json_object_set_new(delta, "tool_calls", compat_openai_tool_calls(calls));
         st->tool_call_sent = true;
     }
     json_t *choice = json_pack("{s:i,s:o,s:n}", "index", 0, "delta", delta, "finish_reason");
@@ -273,7 +273,8 @@ static void translate_ok(compat_state *st, const json_t *v, server_output *o) {
     case COMPAT_EMBED: embedding_list(st, v, &o->out); break;
     case COMPAT_LIST: whole(model_list(v), &o->out); break;
     case COMPAT_RETRIEVE: whole(model_object(st->model, json_object_get(v, "modified_at")), &o->out); break;
-    case COMPAT_MESSAGES: break;
+    case COMPAT_MESSAGES:
+    case COMPAT_RESPONSES: break;
     }
 }
 

@@ -212,3 +212,39 @@ test("errors are the SDK's typed errors with OpenAI's error object", async () =>
     await assert.rejects(client.completions.create({model: "nope", prompt: "x", stream: true}),
         (e) => e instanceof OpenAI.NotFoundError && e.error.type === "not_found_error");
 });
+
+test("responses (stateless): not streamed and streamed give the same text", async () => {
+    const req = {model: "stories", input: "Once upon a time", temperature: 0, max_output_tokens: 12};
+    const res = await client.responses.create(req);
+    assert.match(res.id, /^resp_\d+$/);
+    assert.equal(res.object, "response");
+    assert.equal(res.status, "completed");
+    assert.equal(res.output.length, 1);
+    assert.equal(res.output[0].type, "message");
+    assert.ok(res.output_text.startsWith(", there was a little girl named Lily"), res.output_text);
+    assert.equal(res.usage.output_tokens, 12);
+    assert.equal(res.usage.total_tokens, res.usage.input_tokens + 12);
+    assert.equal(res.temperature, 0);
+    assert.equal(res.max_output_tokens, 12);
+    const stream = await client.responses.create({...req, stream: true});
+    let text = "", types = [], seq = [], completed;
+    for await (const ev of stream) {
+        types.push(ev.type);
+        seq.push(ev.sequence_number);
+        if (ev.type === "response.output_text.delta") text += ev.delta;
+        if (ev.type === "response.completed") completed = ev.response;
+    }
+    assert.equal(text, res.output_text);
+    assert.deepEqual(seq, types.map((_, i) => i));
+    assert.deepEqual(types.slice(0, 4), ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]);
+    assert.deepEqual(types.slice(-4), ["response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"]);
+    assert.equal(completed.output[0].content[0].text, text);
+    assert.equal(completed.usage.output_tokens, 12);
+    // input items, instructions; a bad item is a typed error
+    const items = await client.responses.create({model: "stories", temperature: 0, max_output_tokens: 4, instructions: "Tell a story.",
+        input: [{role: "user", content: [{type: "input_text", text: "Once upon a time"}]}]});
+    assert.equal(items.instructions, "Tell a story.");
+    assert.ok(items.output_text.length > 0);
+    await assert.rejects(client.responses.create({model: "stories", input: [{type: "bogus"}]}),
+        (e) => e instanceof OpenAI.BadRequestError && e.error.message === 'input[0]: unknown input item type: "bogus"');
+});

@@ -31,6 +31,7 @@ static void check_request(json_t *(*fn)(const json_t *, compat_state *, oc_error
     }
     json_decref(out);
     json_decref(in);
+    compat_state_clear(&st);
 }
 
 static void test_chat_requests(void) {
@@ -328,6 +329,73 @@ static void test_helpers(void) {
     CHECK(strncmp(id, "call_", 5) == 0);
 }
 
+static void test_responses(void) {
+    check_request(compat_responses_request,
+                  "{\"model\":\"m\",\"instructions\":\"be brief\",\"max_output_tokens\":7,\"reasoning\":{\"effort\":\"xhigh\"},"
+                  "\"text\":{\"format\":{\"type\":\"json_schema\",\"name\":\"n\",\"schema\":{\"type\":\"object\"}}},"
+                  "\"tools\":[{\"type\":\"function\",\"name\":\"get\",\"description\":null,\"parameters\":{\"type\":\"object\"}},"
+                  "{\"type\":\"namespace\",\"name\":\"ns\",\"tools\":[{\"type\":\"function\",\"name\":\"f\"}]}],"
+                  "\"input\":[{\"role\":\"user\",\"content\":\"hi\"},{\"type\":\"reasoning\",\"encrypted_content\":\"hm\"},"
+                  "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"get\",\"arguments\":\"{\\\"a\\\":1}\"},"
+                  "{\"type\":\"function_call_output\",\"call_id\":\"c1\",\"output\":[{\"type\":\"input_text\",\"text\":\"42\"}]},"
+                  "{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"a\"},{\"type\":\"input_text\",\"text\":\"b\"}]}]}",
+                  "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":\"hi\"},"
+                  "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"c1\",\"function\":{\"name\":\"get\",\"arguments\":{\"a\":1}}}],"
+                  "\"thinking\":\"hm\"},{\"role\":\"tool\",\"content\":\"42\",\"tool_call_id\":\"c1\"},{\"role\":\"user\",\"content\":\"ab\"}],"
+                  "\"options\":{\"temperature\":1,\"num_predict\":7},\"stream\":false,\"tools\":[{\"type\":\"function\",\"function\":"
+                  "{\"name\":\"get\",\"description\":\"\",\"parameters\":{\"type\":\"object\"}}},{\"type\":\"function\",\"function\":"
+                  "{\"name\":\"ns.f\",\"description\":\"\"}}],\"format\":{\"type\":\"object\"},\"think\":\"max\"}");
+    check_request(compat_responses_request, "{\"model\":\"m\",\"input\":[{\"content\":\"x\"}]}",
+                  "!input[0]: input item missing required 'type' field");
+    check_request(compat_responses_request, "{\"model\":\"m\",\"input\":[{\"type\":\"bogus\"}]}",
+                  "!input[0]: unknown input item type: \"bogus\"");
+    check_request(compat_responses_request, "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_file\"}]}]}",
+                  "!file inputs are not currently supported");
+    check_request(compat_responses_request, "{\"model\":\"m\",\"input\":[{\"type\":\"function_call\",\"arguments\":\"{x\"}]}",
+                  "!failed to parse function call arguments: string or '}' expected near 'x'");
+
+    /* not streamed: reasoning item, then the function calls instead of a message */
+    json_t *req = parse("{\"model\":\"m\",\"input\":\"q\",\"reasoning\":{\"summary\":\"auto\"},\"top_p\":0.5}");
+    compat_state st = {0};
+    oc_error err;
+    json_t *native = compat_responses_request(req, &st, &err);
+    json_decref(native), json_decref(req);
+    snprintf(st.id, sizeof st.id, "resp_1");
+    char *got = run(&st, SERVER_OUTPUT_WHOLE, 200, "{\"model\":\"m\",\"created_at\":\"2025-01-01T00:00:00Z\",\"message\":{\"content\":\"\","
+                    "\"thinking\":\"t\",\"tool_calls\":[{\"id\":\"call_12345678\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\":1}}}]},"
+                    "\"done\":true,\"prompt_eval_count\":3,\"eval_count\":2}", NULL, false);
+    CHECK_MSG(strstr(got, "\"output\":[{\"id\":\"rs_resp_1\",\"type\":\"reasoning\",\"summary\":[{\"type\":\"summary_text\",\"text\":\"t\"}],"
+                          "\"encrypted_content\":\"t\"},{\"id\":\"fc_resp_1_0\",\"type\":\"function_call\",\"status\":\"completed\",\"call_id\":"
+                          "\"call_12345678\",\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}]") != NULL, "%s", got);
+    CHECK_MSG(strstr(got, "\"top_p\":0.5,") && strstr(got, "\"reasoning\":{\"summary\":\"auto\"}") &&
+              strstr(got, "\"usage\":{\"input_tokens\":3,\"output_tokens\":2,\"total_tokens\":5,") &&
+              strstr(got, "{\"id\":\"resp_1\",\"object\":\"response\",\"created_at\":1735689600,\"completed_at\":"), "%s", got);
+    free(got);
+
+    /* streamed: reasoning, then text; sequence numbers count every event */
+    st.stream = true;
+    got = run(&st, SERVER_OUTPUT_CHUNK, 200, "{\"model\":\"m\",\"message\":{\"content\":\"\",\"thinking\":\"a\"},\"done\":false}", NULL, false);
+    CHECK_MSG(strstr(got, "event: response.created\ndata: {\"response\":{\"background\":false,") &&
+              strstr(got, "\"sequence_number\":0,\"type\":\"response.created\"}") &&
+              strstr(got, "\"reasoning\":{\"effort\":null,\"summary\":\"auto\"}") &&
+              strstr(got, "event: response.reasoning_summary_text.delta\ndata: {\"delta\":\"a\",\"item_id\":\"rs_") &&
+              strstr(got, "\"sequence_number\":3,\"summary_index\":0,\"type\":\"response.reasoning_summary_text.delta\"}"), "%s", got);
+    free(got);
+    got = run(&st, SERVER_OUTPUT_CHUNK, 200, "{\"model\":\"m\",\"message\":{\"content\":\"Hi\"},\"done\":false}", NULL, false);
+    CHECK_MSG(strstr(got, "event: response.reasoning_summary_text.done\n") && strstr(got, "event: response.output_item.done\n") &&
+              strstr(got, "event: response.output_item.added\ndata: {\"item\":{\"content\":[],\"id\":\"msg_") &&
+              strstr(got, "\"output_index\":1,\"sequence_number\":8,\"type\":\"response.output_text.delta\"}"), "%s", got);
+    free(got);
+    got = run(&st, SERVER_OUTPUT_CHUNK, 200, "{\"model\":\"m\",\"message\":{\"content\":\"\"},\"done\":true,\"prompt_eval_count\":3,"
+              "\"eval_count\":2}", NULL, false);
+    CHECK_MSG(strstr(got, "event: response.output_text.done\ndata: {\"content_index\":0,\"item_id\":\"msg_") &&
+              strstr(got, "\"text\":\"Hi\",\"type\":\"response.output_text.done\"}") &&
+              strstr(got, "event: response.completed\n") && strstr(got, "\"status\":\"completed\"") &&
+              strstr(got, "\"summary\":[{\"text\":\"a\",\"type\":\"summary_text\"}]"), "%s", got);
+    free(got);
+    compat_state_clear(&st);
+}
+
 int main(void) {
     test_helpers();
     test_chat_requests();
@@ -336,5 +404,6 @@ int main(void) {
     test_chat_stream();
     test_completions_and_models();
     test_anthropic_responses();
+    test_responses();
     return check_done();
 }
