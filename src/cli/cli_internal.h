@@ -34,12 +34,16 @@ int fmt_width(const char *s);
 /* A table in Go tablewriter's borderless layout (cli.md §5). */
 typedef struct fmt_table {
     char ***rows;
+    size_t *row_cells; /* cells each row has (rows may be shorter) */
     size_t n_rows, n_cols;
     bool header; /* rows[0] is the header */
     int wrap;    /* word-wrap limit per cell (30) */
 } fmt_table;
 void fmt_table_init(fmt_table *t, size_t n_cols, bool header);
 void fmt_table_add(fmt_table *t, const char *const *cells);
+/* A row of n <= n_cols cells: as tablewriter, a short row prints only its
+ * own cells. */
+void fmt_table_add_n(fmt_table *t, const char *const *cells, size_t n);
 void fmt_table_print(const fmt_table *t, oc_buf *out);
 void fmt_table_free(fmt_table *t);
 

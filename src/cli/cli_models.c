@@ -291,14 +291,14 @@ void cli_show_info(json_t *show, bool verbose, oc_buf *out) {
     section(out, "Capabilities", &t);
     fmt_table_free(&t);
     /* Parameters: each line split on whitespace into cells. */
-    fmt_table_init(&t, 4, false);
+    fmt_table_init(&t, 8, false);
     char *params = oc_strdup(jstr(show, "parameters"));
     for (char *line = strtok(params, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *cells[4] = {"", "", "", ""};
+        const char *cells[8] = {""};
         int k = 1;
         char *save = NULL;
-        for (char *w = strtok_r(line, " \t", &save); w && k < 4; w = strtok_r(NULL, " \t", &save)) cells[k++] = w;
-        if (k > 1) fmt_table_add(&t, cells);
+        for (char *w = strtok_r(line, " \t", &save); w && k < 8; w = strtok_r(NULL, " \t", &save)) cells[k++] = w;
+        if (k > 1) fmt_table_add_n(&t, cells, (size_t)k);
     }
     free(params);
     section(out, "Parameters", &t);

@@ -146,12 +146,16 @@ void fmt_table_init(fmt_table *t, size_t n_cols, bool header) {
     t->wrap = 30;
 }
 
-void fmt_table_add(fmt_table *t, const char *const *cells) {
+void fmt_table_add_n(fmt_table *t, const char *const *cells, size_t n) {
     t->rows = oc_realloc(t->rows, (t->n_rows + 1) * sizeof *t->rows);
+    t->row_cells = oc_realloc(t->row_cells, (t->n_rows + 1) * sizeof *t->row_cells);
     char **row = oc_calloc(t->n_cols, sizeof *row);
-    for (size_t i = 0; i < t->n_cols; i++) row[i] = oc_strdup(cells[i] ? cells[i] : "");
+    for (size_t i = 0; i < t->n_cols; i++) row[i] = oc_strdup(i < n && cells[i] ? cells[i] : "");
+    t->row_cells[t->n_rows] = n < t->n_cols ? n : t->n_cols;
     t->rows[t->n_rows++] = row;
 }
+
+void fmt_table_add(fmt_table *t, const char *const *cells) { fmt_table_add_n(t, cells, t->n_cols); }
 
 void fmt_table_free(fmt_table *t) {
     for (size_t r = 0; r < t->n_rows; r++) {
@@ -159,7 +163,9 @@ void fmt_table_free(fmt_table *t) {
         free(t->rows[r]);
     }
     free(t->rows);
+    free(t->row_cells);
     t->rows = NULL;
+    t->row_cells = NULL;
 }
 
 typedef struct lines {
@@ -251,7 +257,7 @@ void fmt_table_print(const fmt_table *t, oc_buf *out) {
     lines *cells = oc_calloc(t->n_rows * nc + 1, sizeof *cells);
     int *widths = oc_calloc(nc + 1, sizeof *widths);
     for (size_t r = 0; r < t->n_rows; r++)
-        for (size_t i = 0; i < nc; i++) {
+        for (size_t i = 0; i < t->row_cells[r]; i++) {
             int w;
             if (r == 0 && t->header) {
                 lines_add(&cells[i], t->rows[0][i], strlen(t->rows[0][i]));
@@ -263,13 +269,14 @@ void fmt_table_print(const fmt_table *t, oc_buf *out) {
         }
     for (size_t r = 0; r < t->n_rows; r++) {
         size_t height = 1;
-        for (size_t i = 0; i < nc; i++)
+        size_t rc = t->row_cells[r];
+        for (size_t i = 0; i < rc; i++)
             if (cells[r * nc + i].n > height) height = cells[r * nc + i].n;
         bool head = r == 0 && t->header;
         for (size_t l = 0; l < height; l++) {
-            for (size_t i = 0; i < nc; i++) {
+            for (size_t i = 0; i < rc; i++) {
                 lines *c = &cells[r * nc + i];
-                pad(out, l < c->n ? c->v[l] : "", widths[i], head && i == nc - 1 ? 1 : 4);
+                pad(out, l < c->n ? c->v[l] : "", widths[i], head && i == rc - 1 ? 1 : 4);
             }
             oc_buf_puts(out, "\n");
         }
