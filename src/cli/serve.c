@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "compat/compat.h"
+#include "registry/registry.h"
 #include "sched/sched.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -104,6 +105,7 @@ int cli_serve(int argc, char **argv) {
     oc_log(OC_LOG_INFO, "Listening on %s (version %s)", server_address(s), SERVER_VERSION);
     server_wait(s);
     server_stop(s);
+    registry_wait_idle(10000); /* pulls and pushes cancelled by the stop */
     api_ctx_free(api);
     sched_free(sc);
     store_close(st);

@@ -39,6 +39,10 @@ int registry_push(store *s, const char *name, const registry_opts *o, int *statu
 
 /* Registers /api/pull, /api/push and the /v2 read side over a store. */
 int registry_register(struct server *srv, store *st);
+/* After server_stop (which ends their streams, so they cancel): waits up
+ * to timeout_ms for streamed pulls and pushes to let go of the store;
+ * false if some still run. Call before store_close. */
+bool registry_wait_idle(int timeout_ms);
 
 /* ---- pure pieces (fuzzed, unit tested) ---- */
 

@@ -10,12 +10,39 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "registry/registry_internal.h"
 #include "server/server.h"
 
 /* ---- /api/pull and /api/push ---- */
+
+/* Streamed jobs run on detached threads that use the store: shutdown
+ * waits for them (registry_wait_idle) before the store is closed. */
+static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jobs_cv = PTHREAD_COND_INITIALIZER;
+static int jobs_active;
+
+static void jobs_add(int d) {
+    pthread_mutex_lock(&jobs_mu);
+    jobs_active += d;
+    pthread_cond_broadcast(&jobs_cv);
+    pthread_mutex_unlock(&jobs_mu);
+}
+
+bool registry_wait_idle(int timeout_ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&jobs_mu);
+    while (jobs_active > 0 && pthread_cond_timedwait(&jobs_cv, &jobs_mu, &ts) == 0) {}
+    bool idle = jobs_active == 0;
+    pthread_mutex_unlock(&jobs_mu);
+    return idle;
+}
 
 typedef struct job {
     store *st;
@@ -66,6 +93,7 @@ static void *stream_job(void *arg) {
     }
     server_stream_end(j->w);
     job_free(j);
+    jobs_add(-1);
     return NULL;
 }
 
@@ -87,10 +115,12 @@ static void handle_transfer(server_request *req, server_response *res, void *ctx
         pthread_attr_t a;
         pthread_attr_init(&a);
         pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        jobs_add(1);
         if (pthread_create(&t, &a, stream_job, j) != 0) {
             server_stream_error(j->w, 500, "cannot start a worker thread");
             server_stream_end(j->w);
             job_free(j);
+            jobs_add(-1);
         }
         pthread_attr_destroy(&a);
         return;

@@ -193,6 +193,15 @@ canceled=1
 for _ in $(seq 1 100); do grep -q "registry: pull 127.0.0.1:$P2/library/demo:latest failed: context canceled" "$SERVER_LOG" && canceled=0 && break; sleep 0.05; done
 expect "client hang-up cancels the pull" $canceled
 [ -f "$TMP/models/blobs/sha256-$mhex-partial" ] && [ -f "$state" ]; expect "partial data kept after the cancel" $?
+# SIGTERM during a pull: the pull is cancelled and the server exits cleanly.
+curl -s "$BASE/api/pull" -d "{\"model\":\"127.0.0.1:$P2/library/demo:latest\",\"insecure\":true}" >/dev/null &
+puller=$!
+sleep 0.5
+t0=$(date +%s)
+stop_server TERM; rc=$?
+wait "$puller" 2>/dev/null
+[ "$rc" = 0 ] && [ $(($(date +%s) - t0)) -lt 8 ]; expect "SIGTERM mid-pull: exit $rc in $(($(date +%s) - t0)) s" $?
+start_server || exit 1
 touch "$TMP/proxy2/go"
 
 # A blob whose bytes do not match its digest.
