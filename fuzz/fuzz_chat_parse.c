@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t n = size - 2;
     chat_parser_opts o = {.tool_list = tools, .harmony = (cfg & 7) == 7};
     if (cfg & 8) o.think_open = "<think>", o.think_close = "</think>";
-    o.think_started = cfg & 16;
+    o.think_started = o.think_drop_stray = cfg & 16;
+    if (cfg & 1) o.think_abort = "<tool_call>";
     o.tools = (cfg >> 5) % 4;
     o.tool_tag = TAGS[(cfg >> 1) & 3];
     if (o.tools == CHAT_TOOLS_PYTHON) o.tool_tag = cfg & 2 ? "<function_calls>" : "<|tool_call_start|>";

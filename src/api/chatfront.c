@@ -14,7 +14,7 @@
 /* Built-in parsers (config `parser`) we read with the generic machinery. */
 typedef struct builtin {
     const char *name;
-    bool tools, thinking, started;
+    bool tools, thinking, started; /* started: qwen3's quirks too (a stray <think>, <tool_call> ends thinking) */
     const char *open, *close;
     int kind;
     const char *tag;
@@ -354,6 +354,10 @@ chat_parser *api_front_parser(const api_front *f, const api_think *think, json_t
     } else if (f->parser) {
         if (thinking && f->parser->thinking) o.think_open = f->parser->open, o.think_close = f->parser->close;
         o.think_started = f->parser->started;
+        if (f->parser->started && f->parser->kind == CHAT_TOOLS_TAG && f->parser->tag && !strcmp(f->parser->tag, "<tool_call>")) {
+            o.think_drop_stray = true;
+            if (want_tools) o.think_abort = "<tool_call>";
+        }
         if (want_tools && f->parser->tools) o.tools = f->parser->kind, o.tool_tag = f->parser->tag;
     } else if (api_front_uses_jinja(f) && strstr(f->chat_template, "<|channel|>")) {
         o.harmony = true; /* gpt-oss's own template: llama.cpp reads its output as harmony too */

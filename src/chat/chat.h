@@ -93,6 +93,9 @@ enum { CHAT_TOOLS_NONE, CHAT_TOOLS_TAG, CHAT_TOOLS_QWEN3_CODER, CHAT_TOOLS_PYTHO
 typedef struct chat_parser_opts {
     const char *think_open, *think_close; /* both non-empty: thinking is separated */
     bool think_started;                    /* the prompt already ends with think_open */
+    bool think_drop_stray;                 /* started: one repeated think_open is dropped */
+    const char *think_abort;               /* also ends thinking, and stays in the output
+                                              (qwen3: a <tool_call> before </think>) */
     bool harmony;                          /* gpt-oss channels (ignores the rest) */
     int tools;                             /* CHAT_TOOLS_* */
     const char *tool_tag;                  /* CHAT_TOOLS_TAG: "{", "[", "<tool_call>" ... */

@@ -34,8 +34,9 @@ json_t *cp_typed_value(const char *type, const char *s, size_t n);
 
 /* ---- thinking (chat_think.c): upstream's generic tag parser ---- */
 typedef struct cp_think {
-    char *open, *close;
+    char *open, *close, *abort; /* abort: NULL or a tag that ends thinking and stays */
     int state;
+    bool drop_stray;
     oc_buf acc;
 } cp_think;
 void cp_think_init(cp_think *p, const char *open, const char *close, bool started);

@@ -102,7 +102,11 @@ chat_parser *chat_parser_new(const chat_parser_opts *o) {
         return p;
     }
     p->think = o->think_open && *o->think_open && o->think_close && *o->think_close;
-    if (p->think) cp_think_init(&p->th, o->think_open, o->think_close, o->think_started);
+    if (p->think) {
+        cp_think_init(&p->th, o->think_open, o->think_close, o->think_started);
+        p->th.drop_stray = o->think_started && o->think_drop_stray;
+        if (o->think_abort && *o->think_abort) p->th.abort = oc_strdup(o->think_abort);
+    }
     p->tools = o->tools != CHAT_TOOLS_NONE;
     if (p->tools)
         cp_tools_init(&p->tp,

@@ -21,6 +21,7 @@ void cp_think_init(cp_think *p, const char *open, const char *close, bool starte
 void cp_think_free(cp_think *p) {
     free(p->open);
     free(p->close);
+    free(p->abort);
     oc_buf_free(&p->acc);
 }
 
@@ -50,17 +51,34 @@ static bool eat(cp_think *p, oc_buf *thinking, oc_buf *content) {
     case DONE_EATING:
         cp_buf_drop(&p->acc, ws);
         if (!p->acc.len) return false;
+        if (p->state == STARTED_EATING && p->drop_stray) { /* a repeated opening tag is no thinking */
+            size_t k = p->acc.len < lo ? p->acc.len : lo;
+            if (memcmp(p->acc.data, p->open, k) == 0) {
+                if (k < lo) return false;
+                cp_buf_drop(&p->acc, lo);
+                p->drop_stray = false;
+                return true;
+            }
+            p->drop_stray = false;
+        }
         p->state = p->state == STARTED_EATING ? THINKING : DONE;
         return true;
     case THINKING: {
-        long at = cp_find(a, n, p->close);
+        long at = cp_find(a, n, p->close), ab = p->abort ? cp_find(a, n, p->abort) : -1;
+        if (ab >= 0 && (at < 0 || ab < at)) { /* e.g. a tool call before </think> */
+            oc_buf_append(thinking, a, (size_t)ab);
+            cp_buf_drop(&p->acc, (size_t)ab);
+            p->state = DONE;
+            return true;
+        }
         if (at >= 0) {
             oc_buf_append(thinking, a, (size_t)at);
             cp_buf_drop(&p->acc, (size_t)at + lc);
             p->state = DONE_EATING;
             return true;
         }
-        size_t keep = cp_overlap(a, n, p->close);
+        size_t keep = cp_overlap(a, n, p->close), ka = p->abort ? cp_overlap(a, n, p->abort) : 0;
+        if (ka > keep) keep = ka;
         oc_buf_append(thinking, a, n - keep);
         cp_buf_drop(&p->acc, n - keep);
         return false;
@@ -80,9 +98,10 @@ void cp_think_add(cp_think *p, const char *s, size_t n, oc_buf *thinking, oc_buf
 
 void cp_think_flush(cp_think *p, oc_buf *thinking, oc_buf *content) {
     if (p->acc.len) {
-        /* A partial closing tag inside thinking stays thinking; a partial
-         * opening tag (or bare whitespace) was never thinking. */
-        if (p->state == THINKING) oc_buf_append(thinking, p->acc.data, p->acc.len);
+        /* A partial closing tag inside thinking stays thinking (so does a
+         * partial repeated opening tag once started); a partial opening
+         * tag (or bare whitespace) before any thinking was never thinking. */
+        if (p->state == THINKING || p->state == STARTED_EATING) oc_buf_append(thinking, p->acc.data, p->acc.len);
         else if (p->state == LOOKING || p->state == DONE) oc_buf_append(content, p->acc.data, p->acc.len);
         oc_buf_clear(&p->acc);
     }

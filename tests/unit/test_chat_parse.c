@@ -88,6 +88,12 @@ static void test_thinking(void) {
     expect_case("think-partial-open", &o, "<thi", "<thi", "", "[]", 0);
     o.think_started = true;
     expect_case("think-started", &o, "reasoning</think>answer", "answer", "reasoning", "[]", 0);
+    chat_parser_opts q = {.think_open = "<think>", .think_close = "</think>", .think_started = true,
+                          .think_drop_stray = true, .think_abort = "<tool_call>"};
+    expect_case("qwen3-stray-open", &q, "\n<think>\nhmm</think>ok", "ok", "hmm", "[]", 0);
+    expect_case("qwen3-no-stray", &q, "hmm <thin</think>ok", "ok", "hmm <thin", "[]", 0);
+    expect_case("qwen3-partial-stray-at-end", &q, "<thi", "", "<thi", "[]", 0);
+    expect_case("qwen3-abort", &q, "hmm<tool_call>{}", "<tool_call>{}", "hmm", "[]", 0);
     chat_parser_opts m = {.think_open = "[THINK]", .think_close = "[/THINK]"};
     expect_case("think-mistral", &m, "[THINK]x y[/THINK] z", "z", "x y", "[]", 0);
 }
@@ -173,6 +179,12 @@ static void test_python(json_t *tools) {
 }
 
 static void test_combined(json_t *tools) {
+    chat_parser_opts q = {.think_open = "<think>", .think_close = "</think>", .think_started = true,
+                          .think_drop_stray = true, .think_abort = "<tool_call>", .tools = CHAT_TOOLS_TAG,
+                          .tool_tag = "<tool_call>", .tool_list = tools};
+    expect_case("qwen3-thinking tool call before </think>", &q,
+                "Need weather.\n<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}</tool_call>",
+                "", "Need weather.\n", WEATHER_PARIS, 1);
     chat_parser_opts o = {.think_open = "<think>", .think_close = "</think>", .tools = CHAT_TOOLS_TAG,
                           .tool_tag = "<tool_call>", .tool_list = tools};
     expect_case("think+tool", &o,
