@@ -46,7 +46,8 @@ static void set_message(json_t *o, bool chat, const char *text, const char *thin
         json_object_set_new(msg, "role", json_string("assistant"));
         json_object_set_new(msg, "content", json_string(text));
         if (thinking && *thinking) json_object_set_new(msg, "thinking", json_string(thinking));
-        if (json_array_size(calls)) json_object_set(msg, "tool_calls", calls);
+        /* a copy: the parser reuses its array, a response filter may keep this one */
+        if (json_array_size(calls)) json_object_set_new(msg, "tool_calls", json_deep_copy(calls));
         json_object_set_new(o, "message", msg);
     } else {
         json_object_set_new(o, "response", json_string(text));
