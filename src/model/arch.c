@@ -23,7 +23,7 @@ static bool is(const model *m, const char *arch) { return strcmp(m->hp.arch, arc
 
 static const gguf_value *arch_value(const model *m, const char *key) {
     char full[128];
-    snprintf(full, sizeof full, "%s.%s", m->hp.arch, key);
+    snprintf(full, sizeof full, "%s.%s", m->kv_arch, key);
     return gguf_get(m->gguf, full);
 }
 
@@ -31,7 +31,7 @@ static double key_float(const model *m, const char *key, double def) {
     const gguf_value *v = arch_value(m, key);
     if (!v || v->type == GGUF_TYPE_ARRAY || v->type == GGUF_TYPE_STRING) return def;
     char full[128];
-    snprintf(full, sizeof full, "%s.%s", m->hp.arch, key);
+    snprintf(full, sizeof full, "%s.%s", m->kv_arch, key);
     return gguf_get_float(m->gguf, full, def);
 }
 
@@ -39,6 +39,8 @@ static double key_float(const model *m, const char *key, double def) {
  * period (layer il slides unless it is the last of each period) or, as
  * Ollama writes it for Gemma 3, one bool per layer. */
 static int mark_swa_layers(model *m, int def_period, oc_error *err) {
+    /* (llama.cpp's translation of Ollama's embeddinggemma files drops their
+     * pattern for its default of 6, which is what those files say anyway.) */
     const gguf_value *v = arch_value(m, "attention.sliding_window_pattern");
     int n_layer = m->hp.n_layer;
     if (v && v->type == GGUF_TYPE_ARRAY) {
@@ -97,7 +99,10 @@ static int moe_hparams(model *m, oc_error *err) {
     model_hparams *hp = &m->hp;
     hp->n_expert = (int)key_float(m, "expert_count", 0);
     hp->n_expert_used = (int)key_float(m, "expert_used_count", 0);
-    hp->n_ff_exp = (int)key_float(m, "expert_feed_forward_length", hp->n_ff);
+    /* Without the key (Ollama's gpt-oss files), the experts' own shape. */
+    const gguf_tensor *ge = model_find_tensor(m, "blk.0.ffn_gate_exps.weight");
+    int ff_def = ge && ge->ne[1] > 0 && ge->ne[1] <= 1 << 20 ? (int)ge->ne[1] : hp->n_ff;
+    hp->n_ff_exp = (int)key_float(m, "expert_feed_forward_length", ff_def);
     if (hp->n_expert == 0) return 0;
     if (hp->n_expert < 0 || hp->n_expert > 1024 || hp->n_expert_used <= 0 || hp->n_expert_used > hp->n_expert ||
         hp->n_ff_exp <= 0 || hp->n_ff_exp > 1 << 20)
@@ -120,10 +125,12 @@ int model_arch_hparams(model *m, oc_error *err) {
     hp->rope_neox = is(m, "qwen2") || strncmp(a, "qwen3", 5) == 0 || strncmp(a, "gemma", 5) == 0 || is(m, "phi3") ||
                     is(m, "gpt-oss");
     char key[128];
-    snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+    snprintf(key, sizeof key, "%s.rope.scaling.type", m->kv_arch);
     char *scaling = gguf_get_string(m->gguf, key);
     float factor = (float)key_float(m, "rope.scaling.factor", 0);
-    if (scaling && strcmp(scaling, "yarn") == 0 && factor > 1) yarn_hparams(m, factor);
+    /* gpt-oss always uses YaRN; Ollama's files may not say so. */
+    bool yarn = scaling ? strcmp(scaling, "yarn") == 0 : is(m, "gpt-oss");
+    if (yarn && factor > 1) yarn_hparams(m, factor);
     free(scaling);
     if (moe_hparams(m, err)) return -1;
     if (is(m, "gpt-oss")) gptoss_hparams(m);
@@ -163,7 +170,7 @@ int model_arch_bind_model(model *m, oc_error *err) {
     const model_hparams *hp = &m->hp;
     if (hp->n_swa > 0 && mark_swa_layers(m, hp->swa_pattern, err)) return -1;
     /* embeddinggemma's dense projections: n_embd -> d, then d -> n_embd. */
-    const gguf_tensor *d2 = gguf_find_tensor(m->gguf, "dense_2.weight");
+    const gguf_tensor *d2 = model_find_tensor(m, "dense_2.weight");
     if (d2 && (model_bind_weight(m, &m->dense_2, "dense_2.weight", hp->n_embd, (int)d2->ne[1], false, err) ||
                model_bind_weight(m, &m->dense_3, "dense_3.weight", (int)d2->ne[1], hp->n_embd, false, err)))
         return -1;

@@ -30,11 +30,12 @@ static int read_hparams(model *m, oc_error *err) {
     if (!arch) return oc_fail(err, "missing general.architecture");
     snprintf(hp->arch, sizeof hp->arch, "%s", arch);
     free(arch);
+    model_compat_detect(m);
     bool bert = strcmp(hp->arch, "bert") == 0;
     hp->encoder = bert || strcmp(hp->arch, "gemma-embedding") == 0;
     if (!bert && !model_arch_supported(hp->arch))
         return oc_fail(err, "unsupported model architecture '%s'", hp->arch);
-    const char *a = hp->arch;
+    const char *a = m->kv_arch;
     hp->pooling = (enum model_pooling)arch_int(f, a, "pooling_type", hp->encoder ? POOLING_CLS : POOLING_NONE);
     if (hp->pooling > POOLING_LAST) return oc_fail(err, "unsupported pooling type %d", (int)hp->pooling);
     hp->n_embd = arch_int(f, a, "embedding_length", 0);
@@ -65,12 +66,13 @@ static int read_hparams(model *m, oc_error *err) {
         if (factor > 0) hp->rope_scale = factor;
     }
     free(scaling);
+    model_compat_hparams(m);
     return model_arch_hparams(m, err);
 }
 
 /* Binds a 2-D weight and checks its shape; type must have a vec_dot. */
 int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err) {
-    const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
+    const gguf_tensor *t = model_find_tensor(m, name);
     if (!t) {
         if (optional) return 0;
         return oc_fail(err, "missing tensor '%s'", name);
@@ -88,7 +90,7 @@ int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out
 /* Loads a 1-D vector as an owned F32 copy (norms and biases are small). */
 int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err) {
     *out = NULL;
-    const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
+    const gguf_tensor *t = model_find_tensor(m, name);
     if (!t) return optional ? 0 : oc_fail(err, "missing tensor '%s'", name);
     if (t->ne[0] != n || t->ne[1] != 1 || t->ne[2] != 1 || t->ne[3] != 1)
         return oc_fail(err, "tensor '%s' has %lld elements, expected %d", name, (long long)t->ne[0], n);
@@ -111,11 +113,11 @@ static int bind_ffn(model *m, int il, oc_error *err) {
     /* gpt-oss calls its pre-FFN norm post_attention_norm. */
     const char *norm = strcmp(hp->arch, "gpt-oss") == 0 ? "post_attention_norm.weight" : "ffn_norm.weight";
     if (model_bind_vector(m, &L->ffn_norm, NAME(norm), hp->n_embd, false, err)) return -1;
-    if (gguf_find_tensor(m->gguf, NAME("ffn_gate_inp.weight"))) {
+    if (model_find_tensor(m, NAME("ffn_gate_inp.weight"))) {
         if (hp->n_expert <= 0) return oc_fail(err, "layer %d has experts but the model has no expert_count", il);
         return model_moe_bind(m, il, err);
     }
-    L->up_fused = !gguf_find_tensor(m->gguf, NAME("ffn_gate.weight"));
+    L->up_fused = !model_find_tensor(m, NAME("ffn_gate.weight"));
     if ((!L->up_fused && model_bind_weight(m, &L->w_gate, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, false, err)) ||
         model_bind_weight(m, &L->w_up, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff * (L->up_fused ? 2 : 1), false, err) ||
         model_bind_weight(m, &L->w_down, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, false, err))
@@ -275,6 +277,7 @@ model *model_load(const char *path, const model_params *p, oc_error *err) {
     m->tok = tokenizer_load(m->gguf, err);
     if (!m->tok) goto fail;
     m->hp.n_vocab = tokenizer_n_vocab(m->tok);
+    model_compat_vocab(m);
     if (bind_tensors(m, err)) goto fail;
     resolve_params(m, p);
     m->pool = tensor_pool_new(m->params.n_threads);

@@ -39,6 +39,12 @@ typedef struct layer {
     float *attn_out_norm, *attn_out_norm_b, *out_norm, *out_norm_b, *b_up, *b_down;
 } layer;
 
+/* A tensor-name difference of a file format: canonical substring -> the
+ * substring the file uses. */
+typedef struct model_alias {
+    const char *canonical, *file;
+} model_alias;
+
 /* A run: consecutive tokens [t0, t1) of one sequence in a batch. */
 struct run {
     int t0, t1, seq;
@@ -72,6 +78,10 @@ struct model {
     gguf_file *gguf;
     tokenizer *tok;
     model_hparams hp;
+    char kv_arch[32];          /* prefix of the metadata keys ("gptoss" in Ollama's gpt-oss files) */
+    bool ollama_format;        /* an Ollama-published layout that compat.c translates */
+    const model_alias *aliases;
+    int n_aliases;
     model_params params;
     weight tok_embd, output;
     weight dense_2, dense_3; /* embeddinggemma: projections after pooling (optional) */
@@ -84,6 +94,12 @@ struct model {
     scratch s;
     tensor_pool *pool;
 };
+
+/* compat.c: Ollama-published GGUF layouts (see there). */
+void model_compat_detect(model *m);
+void model_compat_hparams(model *m);
+void model_compat_vocab(model *m);
+const gguf_tensor *model_find_tensor(const model *m, const char *name);
 
 int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err);
 int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err);

@@ -15,7 +15,7 @@
 
 /* Binds a [n_in, n_out, n_expert] tensor as expert 0's weight + stride. */
 static int bind_experts(model *m, weight *w, size_t *stride, const char *name, int n_in, int n_out, oc_error *err) {
-    const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
+    const gguf_tensor *t = model_find_tensor(m, name);
     if (!t) return oc_fail(err, "missing tensor '%s'", name);
     if (t->ne[0] != n_in || t->ne[1] != n_out || t->ne[2] != m->hp.n_expert || t->ne[3] != 1)
         return oc_fail(err, "tensor '%s' has shape [%lld, %lld, %lld], expected [%d, %d, %d]", name, (long long)t->ne[0],
@@ -31,7 +31,7 @@ static int bind_experts(model *m, weight *w, size_t *stride, const char *name, i
 /* An optional [rows, n_expert] bias as an owned F32 copy. */
 static int bind_bias2(model *m, float **out, const char *name, int rows, oc_error *err) {
     *out = NULL;
-    const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
+    const gguf_tensor *t = model_find_tensor(m, name);
     if (!t) return 0;
     if (t->ne[0] != rows || t->ne[1] != m->hp.n_expert || t->ne[2] != 1 || t->ne[3] != 1)
         return oc_fail(err, "tensor '%s' has a bad shape", name);

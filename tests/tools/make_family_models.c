@@ -24,14 +24,32 @@ static float randn(void) { /* Box-Muller over a 64-bit LCG */
     return (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
+/* A name as an Ollama-published file spells it: {from, to}; to NULL
+ * leaves the key out. */
+typedef const char *const rename_pair[2];
+
 typedef struct gen {
     gguf_writer *w;
     const char *arch, *file;
     void *owned[512];
     int n_owned, n_vocab;
+    rename_pair *renames, *keys; /* Ollama-format variants: tensor and key renames */
+    int n_renames, n_keys;
 } gen;
 
+static const char *renamed(const gen *g, const char *name, char *buf, size_t n) {
+    for (int i = 0; i < g->n_renames; i++) {
+        const char *at = strstr(name, g->renames[i][0]);
+        if (!at) continue;
+        snprintf(buf, n, "%.*s%s%s", (int)(at - name), name, g->renames[i][1], at + strlen(g->renames[i][0]));
+        return buf;
+    }
+    return name;
+}
+
 static void tensor(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, float std, float mean) {
+    char buf[128];
+    name = renamed(g, name, buf, sizeof buf);
     int64_t n = ne0 * ne1 * ne2;
     float *data = malloc((size_t)n * sizeof(float));
     for (int64_t i = 0; i < n; i++) data[i] = mean + std * randn();
@@ -41,8 +59,6 @@ static void tensor(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t n
     gguf_writer_add_tensor(g->w, name, 0 /* F32 */, (uint32_t)nd, ne, data, (uint64_t)n * 4, NULL);
 }
 
-/* A random tensor stored quantized (rows of ne0 through the type's own
- * quantizer). */
 /* IQ4_NL and IQ4_XS have no quantizer here: random indices and scales
  * under a fixed block scale (std), which both engines read alike. */
 static void random_blocks(uint8_t *data, size_t bytes, enum tensor_type type, float std) {
@@ -52,7 +68,11 @@ static void random_blocks(uint8_t *data, size_t bytes, enum tensor_type type, fl
     for (size_t b = 0; b < bytes; b += bs) memcpy(data + b, &d, 2);
 }
 
+/* A random tensor stored quantized (rows of ne0 through the type's own
+ * quantizer). */
 static void tensor_q(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, float std, enum tensor_type type) {
+    char buf[128];
+    name = renamed(g, name, buf, sizeof buf);
     int64_t rows = ne1 * ne2;
     float *row = malloc((size_t)ne0 * sizeof(float));
     size_t rb = tensor_row_size(type, ne0);
@@ -69,16 +89,25 @@ static void tensor_q(gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t
     gguf_writer_add_tensor(g->w, name, type, ne2 > 1 ? 3 : 2, ne, data, rb * (uint64_t)rows, NULL);
 }
 
+/* The full key, or NULL where the variant leaves it out. */
+static const char *key_name(const gen *g, const char *key, char *k, size_t n) {
+    for (int i = 0; i < g->n_keys; i++)
+        if (strcmp(key, g->keys[i][0]) == 0) {
+            if (!g->keys[i][1]) return NULL;
+            key = g->keys[i][1];
+        }
+    snprintf(k, n, "%s.%s", g->arch, key);
+    return k;
+}
+
 static void key_u32(gen *g, const char *key, uint32_t v) {
     char k[128];
-    snprintf(k, sizeof k, "%s.%s", g->arch, key);
-    gguf_writer_set_u32(g->w, k, v);
+    if (key_name(g, key, k, sizeof k)) gguf_writer_set_u32(g->w, k, v);
 }
 
 static void key_f32(gen *g, const char *key, float v) {
     char k[128];
-    snprintf(k, sizeof k, "%s.%s", g->arch, key);
-    gguf_writer_set_f32(g->w, k, v);
+    if (key_name(g, key, k, sizeof k)) gguf_writer_set_f32(g->w, k, v);
 }
 
 static void layer_tensor(gen *g, int il, const char *suffix, int64_t ne0, int64_t ne1, int64_t ne2, float std, float mean) {
@@ -124,6 +153,7 @@ static int finish(gen *g, const char *dir) {
     else printf("wrote %s\n", path);
     gguf_writer_free(g->w);
     for (int i = 0; i < g->n_owned; i++) free(g->owned[i]);
+    g->n_renames = g->n_keys = 0;
     return rc;
 }
 
@@ -186,11 +216,47 @@ static int make_gemma2(gen *g, const gguf_file *demo, const char *dir) {
     return finish(g, dir);
 }
 
-/* Three layers with a pattern of 3: local, local, global. */
-static int make_gemma3(gen *g, const gguf_file *demo, const char *dir) {
+/* Two tokens past the embedding rows, as Ollama's gemma3 files keep
+ * multimodal tokens in the tokenizer. */
+static void extra_tokens(gen *g, const gguf_file *demo) {
+    const gguf_value *tv = gguf_get(demo, "tokenizer.ggml.tokens");
+    int n = (int)tv->arr.n;
+    const char **toks = malloc((size_t)(n + 2) * sizeof *toks);
+    float *scores = malloc((size_t)(n + 2) * sizeof *scores);
+    int32_t *types = malloc((size_t)(n + 2) * sizeof *types);
+    char **copies = malloc((size_t)n * sizeof *copies);
+    const gguf_value *sv = gguf_get(demo, "tokenizer.ggml.scores"), *yv = gguf_get(demo, "tokenizer.ggml.token_type");
+    for (int i = 0; i < n; i++) {
+        copies[i] = strndup(tv->arr.strs[i].data, tv->arr.strs[i].len);
+        toks[i] = copies[i], scores[i] = (float)gguf_arr_get_float(sv, (uint64_t)i);
+        types[i] = (int32_t)gguf_arr_get_int(yv, (uint64_t)i);
+    }
+    toks[n] = "<start_of_image>", toks[n + 1] = "<image_soft_token>";
+    scores[n] = scores[n + 1] = 0, types[n] = types[n + 1] = 4;
+    gguf_writer_set_arr_str(g->w, "tokenizer.ggml.tokens", toks, (uint64_t)n + 2);
+    gguf_writer_set_arr(g->w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, scores, (uint64_t)n + 2);
+    gguf_writer_set_arr(g->w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, (uint64_t)n + 2);
+    for (int i = 0; i < n; i++) free(copies[i]);
+    free(copies), free(toks), free(scores), free(types);
+}
+
+/* Three layers with a pattern of 3: local, local, global. Ollama's
+ * variant: nested rope base keys, no RMS epsilon key (1e-6 is the
+ * default), the pattern as one bool per layer, extra tokens. */
+static int make_gemma3_as(gen *g, const gguf_file *demo, const char *dir, bool ollama) {
+    static rename_pair keys[] = {{"rope.freq_base", "rope.global.freq_base"}, {"rope.freq_base_swa", "rope.local.freq_base"},
+                                 {"attention.layer_norm_rms_epsilon", NULL}};
+    if (ollama) g->keys = keys, g->n_keys = 3;
     start(g, demo, "gemma3", 3, 105);
     key_u32(g, "attention.sliding_window", 8);
-    key_u32(g, "attention.sliding_window_pattern", 3);
+    if (ollama) {
+        g->file = "gemma3-ollama";
+        const uint8_t local[3] = {1, 1, 0};
+        gguf_writer_set_arr(g->w, "gemma3.attention.sliding_window_pattern", GGUF_TYPE_BOOL, local, 3);
+        extra_tokens(g, demo);
+    } else {
+        key_u32(g, "attention.sliding_window_pattern", 3);
+    }
     key_f32(g, "rope.freq_base", 1000000.0f);
     key_f32(g, "rope.freq_base_swa", 10000.0f);
     gguf_writer_set_str(g->w, "gemma3.rope.scaling.type", "linear");
@@ -272,13 +338,21 @@ static int make_qwen3moe(gen *g, const gguf_file *demo, const char *dir) {
 /* gpt-oss: biases everywhere, attention sinks, every other layer sliding
  * (8 tokens), YaRN rope (factor 32 over an original context of 64), MXFP4
  * experts with the clamped SwiGLU. */
-static int make_gptoss_as(gen *g, const gguf_file *demo, const char *dir, bool fused) {
-    start(g, demo, "gpt-oss", 2, 110);
+/* ollama: the same model as Ollama published gpt-oss ("gptoss" keys,
+ * attn_out, attn_sinks without .weight, ffn_norm for the pre-FFN norm, no
+ * expert_feed_forward_length or rope scaling type). */
+static int make_gptoss_as(gen *g, const gguf_file *demo, const char *dir, bool fused, bool ollama) {
+    static rename_pair names[] = {{".attn_output.", ".attn_out."}, {".attn_sinks.weight", ".attn_sinks"},
+                                  {".post_attention_norm.", ".ffn_norm."}};
+    static rename_pair keys[] = {{"expert_feed_forward_length", NULL}};
+    if (ollama) g->renames = names, g->n_renames = 3, g->keys = keys, g->n_keys = 1;
+    start(g, demo, ollama ? "gptoss" : "gpt-oss", 2, 110);
     if (fused) g->file = "gpt-oss-fused";
+    if (ollama) g->file = "gptoss-ollama";
     expert_keys(g);
     key_u32(g, "attention.sliding_window", 8);
     key_f32(g, "rope.freq_base", 150000.0f);
-    gguf_writer_set_str(g->w, "gpt-oss.rope.scaling.type", "yarn");
+    if (!ollama) gguf_writer_set_str(g->w, "gpt-oss.rope.scaling.type", "yarn");
     key_f32(g, "rope.scaling.factor", 32.0f);
     key_u32(g, "rope.scaling.original_context_length", 64);
     tensor(g, "output.weight", E, g->n_vocab, 1, 0.1f, 0);
@@ -300,7 +374,8 @@ static int make_gptoss_as(gen *g, const gguf_file *demo, const char *dir, bool f
 }
 
 static int make_gptoss(gen *g, const gguf_file *demo, const char *dir) {
-    return make_gptoss_as(g, demo, dir, false) | make_gptoss_as(g, demo, dir, true);
+    return make_gptoss_as(g, demo, dir, false, false) | make_gptoss_as(g, demo, dir, true, false) |
+           make_gptoss_as(g, demo, dir, false, true);
 }
 
 /* Quantized weights end to end: a 256-wide qwen3 whose matrices are
@@ -346,11 +421,21 @@ static int make_qwen3_quant(gen *g, const gguf_file *demo, const char *dir) {
 }
 
 /* embeddinggemma: Gemma 3 blocks, bidirectional with a symmetric window,
- * mean pooling and the two dense projections after it. */
-static int make_gemma_embedding(gen *g, const gguf_file *demo, const char *dir) {
-    start(g, demo, "gemma-embedding", 3, 107);
+ * mean pooling and the two dense projections after it. Ollama's variant
+ * is written as gemma3 with dense.0/dense.1 and norm, its pattern as one
+ * bool per layer. */
+static int make_gemma_embedding_as(gen *g, const gguf_file *demo, const char *dir, bool ollama) {
+    static rename_pair names[] = {{"dense_2.weight", "dense.0.weight"}, {"dense_3.weight", "dense.1.weight"},
+                                  {"output_norm.weight", "norm.weight"}};
+    static rename_pair keys[] = {{"dense_2_feat_in", NULL}, {"dense_2_feat_out", NULL}, {"dense_3_feat_in", NULL},
+                                 {"dense_3_feat_out", NULL}};
+    if (ollama) g->renames = names, g->n_renames = 3, g->keys = keys, g->n_keys = 4;
+    start(g, demo, ollama ? "gemma3" : "gemma-embedding", 3, 107);
+    if (ollama) g->file = "embeddinggemma-ollama";
     key_u32(g, "attention.sliding_window", 8);
-    key_u32(g, "attention.sliding_window_pattern", 3);
+    const uint8_t local[3] = {1, 1, 0};
+    if (ollama) gguf_writer_set_arr(g->w, "gemma3.attention.sliding_window_pattern", GGUF_TYPE_BOOL, local, 3);
+    else key_u32(g, "attention.sliding_window_pattern", 3);
     key_u32(g, "pooling_type", 1);
     key_u32(g, "dense_2_feat_in", E);
     key_u32(g, "dense_2_feat_out", 96);
@@ -361,6 +446,14 @@ static int make_gemma_embedding(gen *g, const gguf_file *demo, const char *dir) 
     tensor(g, "dense_3.weight", 96, E, 1, 0.2f, 0);
     for (int il = 0; il < 3; il++) attn(g, il, false), qk_norm(g, il), ffn(g, il), post_norms(g, il);
     return finish(g, dir);
+}
+
+static int make_gemma3(gen *g, const gguf_file *demo, const char *dir) {
+    return make_gemma3_as(g, demo, dir, false) | make_gemma3_as(g, demo, dir, true);
+}
+
+static int make_gemma_embedding(gen *g, const gguf_file *demo, const char *dir) {
+    return make_gemma_embedding_as(g, demo, dir, false) | make_gemma_embedding_as(g, demo, dir, true);
 }
 
 int main(int argc, char **argv) {

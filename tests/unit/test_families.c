@@ -110,7 +110,9 @@ static int run(model *m, const reference *r, bool one_by_one, float *first, int3
     return n;
 }
 
-static void check_family(const char *arch) {
+/* arch names the reference; file, when given, a model of another layout
+ * (Ollama's) that must give the same outputs. */
+static void check_family(const char *arch, const char *file) {
     char path[256];
     snprintf(path, sizeof path, "tests/data/reference/%s.json", arch);
     static reference r;
@@ -120,8 +122,9 @@ static void check_family(const char *arch) {
         json_decref(r.root);
         return;
     }
-    model *m = load(r.model, 1, r.n_ctx);
-    CHECK_MSG(m != NULL, "%s loads", arch);
+    const char *model_file = file ? file : r.model;
+    model *m = load(model_file, 1, r.n_ctx);
+    CHECK_MSG(m != NULL, "%s loads", model_file);
     if (!m) return (void)json_decref(r.root);
     CHECK_EQ_INT(model_hparams_of(m)->n_vocab, r.n_vocab);
     int32_t *ids = NULL;
@@ -139,28 +142,28 @@ static void check_family(const char *arch) {
     CHECK_MSG(same == r.n_greedy, "%s: greedy token %d differs", arch, same);
     model_free(m);
     /* Token by token on 2 threads: the same logits and tokens. */
-    m = load(r.model, 2, r.n_ctx);
+    m = load(model_file, 2, r.n_ctx);
     int n2 = m ? run(m, &r, true, first2, got2) : 0;
     double d2 = 0;
     for (int i = 0; i < r.n_vocab; i++) d2 = fmax(d2, fabs(first[i] - first2[i]));
     CHECK_MSG(d2 < 1e-4, "%s: token by token on 2 threads differs by %g", arch, d2);
     CHECK_MSG(n2 == n_got && memcmp(got, got2, (size_t)n_got * sizeof(int32_t)) == 0, "%s: greedy tokens by token", arch);
     printf("%-7s %d prompt tokens, log-probabilities max |diff| %.2e, %d/%d greedy tokens, decode vs prefill %.1e\n",
-           arch, n, diff, same, r.n_greedy, d2);
+           model_file, n, diff, same, r.n_greedy, d2);
     model_free(m);
     json_decref(r.root);
 }
 
 /* embeddinggemma: the pooled, projected vector of llama.cpp (not
  * normalised) to 1e-3, alone and as the second input of a batch of two. */
-static void check_embedding(void) {
+static void check_embedding(const char *file) {
     json_error_t jerr;
     json_t *root = json_load_file("tests/data/reference/gemma-embedding.json", 0, &jerr);
     CHECK(root != NULL);
     if (!root) return;
     json_t *pt = json_object_get(root, "prompt_tokens"), *ev = json_object_get(root, "embedding");
     int n = (int)json_array_size(pt), E = (int)json_array_size(ev);
-    model *m = load("gemma-embedding.gguf", 2, 256);
+    model *m = load(file, 2, 256);
     CHECK(m != NULL && n > 0 && n <= 128);
     if (!m || n <= 0 || n > 128) return (void)json_decref(root);
     CHECK_EQ_INT(model_hparams_of(m)->n_embd, E);
@@ -187,7 +190,7 @@ static void check_embedding(void) {
     CHECK_MSG(d < 1e-3, "gemma-embedding: max |diff| %g", d);
     CHECK_MSG(d2 < 1e-3, "gemma-embedding: second input of a batch: max |diff| %g", d2);
     CHECK_MSG(d_other > 1e-2, "gemma-embedding: a different input gives a different vector (%g)", d_other);
-    printf("gemma-embedding %d tokens, %d dims, max |diff| %.2e (in a batch of two %.2e)\n", n, E, d, d2);
+    printf("%s %d tokens, %d dims, max |diff| %.2e (in a batch of two %.2e)\n", file, n, E, d, d2);
     int32_t dummy = 1;
     CHECK(model_eval(m, &dummy, 1, 0, NULL, &err) != 0 && strstr(err.msg, "embeddings") != NULL);
     free(out);
@@ -196,7 +199,11 @@ static void check_embedding(void) {
 }
 
 int main(void) {
-    for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++) check_family(FAMILIES[i]);
-    check_embedding();
+    for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++) check_family(FAMILIES[i], NULL);
+    check_embedding("gemma-embedding.gguf");
+    /* Ollama-published layouts of the same weights (model/compat.c). */
+    check_family("gemma3", "gemma3-ollama.gguf");
+    check_family("gpt-oss", "gptoss-ollama.gguf");
+    check_embedding("embeddinggemma-ollama.gguf");
     return check_done();
 }
