@@ -61,6 +61,24 @@ int cli_pull_model(client *c, const char *name, bool insecure, oc_error *err) {
     return rc;
 }
 
+/* Where a pushed model can be found: ollama.com's page for its hosts,
+ * else the full name (cli.md §8.2). */
+static void print_destination(const char *name) {
+    store_name sn;
+    char full[STORE_NAME_BUF + 1100];
+    if (store_name_parse(name, &sn, NULL) != 0) {
+        snprintf(full, sizeof full, "%s", name);
+    } else {
+        size_t hl = strlen(sn.host);
+        bool ollama = (hl >= 10 && !strcmp(sn.host + hl - 10, "ollama.com")) ||
+                      (hl >= 9 && !strcmp(sn.host + hl - 9, "ollama.ai"));
+        if (!ollama) store_name_string(&sn, full, sizeof full);
+        else if (!strcmp(sn.tag, "latest")) snprintf(full, sizeof full, "https://ollama.com/%s/%s", sn.ns, sn.model);
+        else snprintf(full, sizeof full, "https://ollama.com/%s/%s:%s", sn.ns, sn.model, sn.tag);
+    }
+    printf("\nYou can find your model at:\n\n\t%s\n", full);
+}
+
 static int pull_or_push(int argc, char **argv, bool push) {
     bool insecure = false, help = false;
     flag_def flags[] = {{NULL, "insecure", FLAG_BOOL, NULL, &insecure}, {0}};
@@ -92,12 +110,7 @@ static int pull_or_push(int argc, char **argv, bool push) {
         if (rc != 0 && (strcasestr(err.msg, "access denied") || strcasestr(err.msg, "unauthorized")))
             snprintf(err.msg, sizeof err.msg,
                      "you are not authorized to push to this namespace, create the model under a namespace you own");
-        if (rc == 0) {
-            store_name sn;
-            char full[STORE_NAME_BUF] = "";
-            if (store_name_parse(name, &sn, NULL) == 0) store_name_string(&sn, full, sizeof full);
-            printf("\nYou can find your model at:\n\n\t%s\n", *full ? full : name);
-        }
+        if (rc == 0) print_destination(name);
     }
     client_free(c);
     return rc ? cli_fail(err.msg) : 0;

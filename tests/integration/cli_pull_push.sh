@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The client side of pull and push (progress lines from the /api/pull and
+# /api/push NDJSON streams, errors before and inside a stream), `run`
+# pulling a missing model, thinking output, --verbose statistics and the
+# request fields run sends, against a scripted fake server
+# (cli_fake_server.py); the in-place bars on a terminal through tmux.
+set -u
+bin=$1
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+python3 "$here/cli_fake_server.py" "$TMP/port" "$TMP/requests" &
+SERVER_PID=$! # lib.sh's cleanup stops it
+for _ in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+export OLLAMA_HOST=127.0.0.1:$(cat "$TMP/port")
+O=$TMP/out E=$TMP/err
+cli() { "$bin" "$@" >"$O" 2>"$E"; RC=$?; OUT=$(cat "$O"); ERR=$(cat "$E"); }
+last_request() { grep "^$1 " "$TMP/requests" | tail -1 | cut -d' ' -f2-; }
+
+cli pull library/model
+want='pulling manifest
+pulling aaaaaaaaaaaa:  25% 250 KB/1 MB
+pulling aaaaaaaaaaaa: 100% 1 MB/1 MB
+pulling bbbbbbbbbbbb: 100% 2 KB/2 KB
+verifying sha256 digest
+writing manifest
+success'
+[ "$RC" = 0 ] && [ "$ERR" = "$want" ] && [ -z "$OUT" ]; expect "pull progress as plain lines: $ERR" $?
+[ "$(last_request /api/pull)" = '{"insecure": false, "model": "library/model"}' ]; expect "pull request: $(last_request /api/pull)" $?
+cli pull --insecure x
+[ "$(last_request /api/pull)" = '{"insecure": true, "model": "x"}' ]; expect "pull --insecure" $?
+cli pull missing
+[ "$RC" = 1 ] && [ "$ERR" = $'pulling manifest\nError: pull model manifest: file does not exist' ]; expect "error inside the stream: $ERR" $?
+cli pull bad
+[ "$RC" = 1 ] && [ "$ERR" = "Error: 400 Bad Request: invalid model name" ]; expect "error before the stream: $ERR" $?
+cli pull
+[ "$RC" = 1 ] && [ "$ERR" = "Error: accepts 1 arg(s), received 0" ]; expect "pull without a name: $ERR" $?
+
+cli push me/model
+[ "$RC" = 0 ] && [ "$ERR" = $'retrieving manifest\npushing aaaaaaaaaaaa  40% 400 KB/1 MB\npushing aaaaaaaaaaaa 100% 1 MB/1 MB\npushing manifest\nsuccess' ]; expect "push progress: $ERR" $?
+[ "$OUT" = $'\nYou can find your model at:\n\n\thttps://ollama.com/me/model' ]; expect "push destination: $OUT" $?
+cli push localhost:5000/me/model:v1
+[ "$OUT" = $'\nYou can find your model at:\n\n\tlocalhost:5000/me/model:v1' ]; expect "push destination elsewhere: $OUT" $?
+cli push denied/model
+[ "$RC" = 1 ] && [[ "$ERR" == *"Error: you are not authorized to push to this namespace, create the model under a namespace you own" ]]; expect "push denied: $ERR" $?
+
+# run: a missing model is pulled, then answered.
+cli run fresh hi
+[ "$RC" = 0 ] && [ "$OUT" = "Hello world." ] && [ "$(tail -c2 "$O" | od -An -c | tr -d ' ')" = '\n\n' ]; expect "run pulls a missing model then answers: $OUT" $?
+[[ "$ERR" == "pulling manifest"*"success" ]]; expect "run shows the pull: $ERR" $?
+cli run thinker hi
+[ "$(cat "$O")" = $'Thinking...\nLet me think.\n...done thinking.\n\nHello world.' ]; expect "thinking block: $(cat "$O")" $?
+[[ "$(last_request /api/generate)" == *'"think": true'* ]]; expect "thinking models get think:true" $?
+cli run thinker hi --hidethinking
+[ "$(cat "$O")" = "Hello world." ]; expect "--hidethinking: $(cat "$O")" $?
+cli run thinker hi --think=high --keepalive 5m --format json
+r=$(last_request /api/generate)
+[[ "$r" == *'"think": "high"'* && "$r" == *'"keep_alive": "5m0s"'* && "$r" == *'"format": "json"'* && "$r" == *'"prompt": "hi"'* ]]; expect "run request fields: $r" $?
+cli run fresh hi --keepalive -1m --format '{"type":"object"}'
+r=$(last_request /api/generate)
+[[ "$r" == *'"keep_alive": -1'* && "$r" == *'"format": {"type": "object"}'* && "$r" != *think* ]]; expect "negative keepalive, schema format, no think: $r" $?
+cli run fresh hi --verbose
+want='total duration:       2.5s
+load duration:        1ms
+prompt eval count:    4 token(s)
+prompt eval duration: 2ms
+prompt eval rate:     2000.00 tokens/s
+eval count:           2 token(s)
+eval duration:        500ms
+eval rate:            4.00 tokens/s'
+[ "$ERR" = "$want" ]; expect "verbose statistics: $ERR" $?
+
+# On a terminal the bars are redrawn in place (tmux).
+if command -v tmux >/dev/null; then
+  export LC_ALL=C.UTF-8 # tmux draws and grep counts the bar's characters as UTF-8
+  T="tmux -L ollama-cli-test-$$"
+  $T new-session -d -x 80 -y 24 "env OLLAMA_HOST=$OLLAMA_HOST $bin pull library/model; echo EXIT=\$?; sleep 10"
+  for _ in $(seq 50); do $T capture-pane -p | grep -q EXIT= && break; sleep 0.2; done
+  pane=$($T capture-pane -p)
+  $T kill-server
+  printf '%s\n' "$pane" | grep -qE '^pulling aaaaaaaaaaaa: 100% ▕█{18}▏   1 MB *$'; expect "terminal bar line: $pane" $?
+  [ "$(printf '%s\n' "$pane" | grep -c 'pulling aaaaaaaaaaaa')" = 1 ]; expect "bar redrawn in place" $?
+  printf '%s\n' "$pane" | grep -q '^success *$' && printf '%s\n' "$pane" | grep -q '^EXIT=0$'; expect "spinner lines stay, exit 0" $?
+fi
+finish
