@@ -150,6 +150,28 @@ static compat_route routes[] = {
     {COMPAT_RESPONSES, "POST", "/v1/responses", "POST", "/api/chat", compat_responses_request, NULL, NULL},
 };
 
+/* /api/show, for the model's capabilities (set by compat_register). */
+static server_handler show_handler;
+static void *show_ctx;
+
+/* Anthropic asks for thinking whatever the model; upstream drops the
+ * request for models that cannot think instead of failing. */
+static void relax_thinking(server_request *req, json_t *native) {
+    const json_t *think = json_object_get(native, "think");
+    if (!think || json_is_false(think) || !show_handler) return;
+    int status;
+    json_t *show = server_request_call(req, show_handler, show_ctx,
+                                       json_pack("{s:O}", "model", json_object_get(native, "model")), &status);
+    const json_t *caps = json_object_get(show, "capabilities");
+    bool can = false;
+    for (size_t i = 0; i < json_array_size(caps); i++) {
+        const char *c = json_string_value(json_array_get(caps, i));
+        if (c && !strcmp(c, "thinking")) can = true;
+    }
+    if (status == 200 && !can) json_object_del(native, "think"); /* errors are left to the chat handler */
+    json_decref(show);
+}
+
 static void respond_foreign_error(server_response *res, compat_kind kind, int status, const char *msg) {
     oc_buf b = {0};
     if (kind == COMPAT_MESSAGES) compat_anthropic_error(status, msg, &b);
@@ -180,6 +202,7 @@ static void handle(server_request *req, server_response *res, void *ctx) {
         snprintf(st->model, sizeof st->model, "%s", m ? m : "");
         native = json_pack("{s:s}", "model", st->model);
     }
+    if (r->kind == COMPAT_MESSAGES) relax_thinking(req, native);
     if (native) server_request_set_json(req, native);
     if (st->stream && (r->kind == COMPAT_MESSAGES || r->kind == COMPAT_RESPONSES))
         server_response_header(res, "Cache-Control", "no-cache"); /* as upstream, set before the answer */
@@ -191,6 +214,7 @@ int compat_register(server *srv) {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         compat_route *r = &routes[i];
         if (server_route_lookup(srv, r->native_method, r->native_pattern, &r->native, &r->native_ctx) < 0) return -1;
+        if (r->kind == COMPAT_RETRIEVE) show_handler = r->native, show_ctx = r->native_ctx;
         if (server_route(srv, r->method, r->pattern, handle, r, 0) < 0) return -1;
     }
     return 0;

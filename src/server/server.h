@@ -231,6 +231,14 @@ int server_route_lookup(const server *s, const char *method, const char *pattern
  * on a translated request. */
 void server_request_set_json(server_request *req, json_t *body);
 
+/* Runs handler h on req with `body` (owned) as its JSON body and a
+ * private response, and returns the JSON value it answered (new
+ * reference; NULL when it answered with something else) with its status.
+ * For handlers that answer with one object (e.g. /api/show, asked by a
+ * layer before the main call); a stream such a handler begins is cut
+ * off. req's own body and response are left as they were. */
+json_t *server_request_call(server_request *req, server_handler h, void *ctx, json_t *body, int *status);
+
 enum server_output_kind {
     SERVER_OUTPUT_WHOLE, /* server_respond_json/_error: the whole answer */
     SERVER_OUTPUT_CHUNK, /* server_stream_write_json: one streamed value */

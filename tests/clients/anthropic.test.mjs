@@ -86,6 +86,13 @@ test("tools, tool_use and tool_result blocks are accepted", async () => {
     assert.ok(msg.usage.input_tokens > 5, String(msg.usage.input_tokens));
 });
 
+test("thinking on a model that cannot think is dropped, not refused (as upstream)", async () => {
+    const msg = await client.messages.create({model: "stories", messages: PROMPT, ...GREEDY, thinking: {type: "enabled", budget_tokens: 1024}});
+    assert.equal(msg.content.length, 1);
+    assert.equal(msg.content[0].type, "text");
+    assert.ok(msg.content[0].text.startsWith(", there was a little girl named Lily"), msg.content[0].text);
+});
+
 test("errors are the SDK's typed errors with Anthropic's error object", async () => {
     await assert.rejects(client.messages.create({model: "nope", messages: PROMPT, max_tokens: 5}), (e) => {
         assert.ok(e instanceof Anthropic.NotFoundError, e.constructor.name);

@@ -208,6 +208,9 @@ test("errors are the SDK's typed errors with OpenAI's error object", async () =>
     });
     await assert.rejects(client.chat.completions.create({model: "stories", messages: PROMPT, reasoning_effort: "lots"}),
         (e) => e instanceof OpenAI.BadRequestError && /invalid reasoning value/.test(e.message));
+    // unlike Anthropic's, OpenAI's layer refuses thinking on a model that cannot think
+    await assert.rejects(client.chat.completions.create({model: "stories", messages: PROMPT, reasoning_effort: "high"}),
+        (e) => e instanceof OpenAI.BadRequestError && e.error.message === '"stories" does not support thinking');
     // a streamed request failing before its first byte: still a typed error, not a stream
     await assert.rejects(client.completions.create({model: "nope", prompt: "x", stream: true}),
         (e) => e instanceof OpenAI.NotFoundError && e.error.type === "not_found_error");
