@@ -99,9 +99,11 @@ static int list_rule(grammar *g, const gprims *p, const char *open, int item, co
 }
 
 void gp_init(grammar *g, gprims *p) {
-    /* space ::= | " " | "\n" [ \t]{0,20} — bounded, unlike "json"'s ws */
+    /* space ::= | " " | "\n"{1,2} [ \t]{0,20} — llama.cpp's; bounded,
+     * unlike the ws of upstream's "json" grammar */
     p->space = gb_rule(g, "space");
     gb_alt(g, p->space), lit(g, p->space, " "), gb_alt(g, p->space), lit(g, p->space, "\n");
+    gb_ref(g, p->space, opt(g, lit_rule(g, "\n")));
     gb_ref(g, p->space, gb_repeat(g, char_rule(g, cls_spec(g, " \t", false)), 0, 20));
     prim_string_number(g, p);
     p->boolean = gb_rule(g, "boolean");

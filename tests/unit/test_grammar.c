@@ -340,6 +340,7 @@ static void test_matcher(void) {
     CHECK(!accepts(g, "{\"a\":\"x\",\"b\":01}", NULL));
     CHECK(accepts(g, "{\"a\":\"x\"}\n       ", &c) && c);
     CHECK(!accepts(g, "{\"a\":\"x\"}  ", NULL)); /* bounded whitespace */
+    CHECK(accepts(g, "{\"a\":\n\n\t\"x\"}", &c) && c && !accepts(g, "{\"a\":\n\n\n", NULL));
     grammar_matcher *m = grammar_matcher_new(g);
     CHECK_EQ_INT(grammar_matcher_distance(m), 8); /* {"a":""} */
     CHECK(grammar_matcher_accept_bytes(m, "{\"a\":\"xy", 8));
