@@ -385,6 +385,18 @@ int reg_download(reg_client *c, store *s, const reg_blob *b, oc_error *err) {
     return rc;
 }
 
+int reg_partial_progress(store *s, const reg_blob *b, int64_t *total, int64_t *done) {
+    char path[PATH_BUF - 64];
+    if (store_blob_path(s, b->digest, path, sizeof path, NULL)) return -1;
+    dl d = {.b = b};
+    snprintf(d.partial, sizeof d.partial, "%s-partial", path);
+    bool ok = load_states(&d);
+    *total = d.total, *done = 0;
+    for (size_t i = 0; i < d.n; i++) *done += d.parts[i].completed;
+    free(d.parts);
+    return ok ? 0 : -1;
+}
+
 /* ---- verification ---- */
 
 int reg_hash_file(const char *path, char hex[65], oc_error *err) {

@@ -24,10 +24,26 @@ static bool busy_has(const char *digest) {
     return false;
 }
 
-/* Waits until no other request works on digest, then claims it. */
-static int claim_digest(const reg_client *c, const char *digest, oc_error *err) {
+static void progress(const registry_opts *o, const char *status, const char *digest, int64_t total, int64_t done);
+
+/* A request waiting for another's download of b sees its progress. */
+static void report_shared(const reg_client *c, store *s, const reg_blob *b) {
+    int64_t total, done;
+    if (!s || reg_partial_progress(s, b, &total, &done)) return;
+    char status[32];
+    snprintf(status, sizeof status, "pulling %.12s", b->digest + 7);
+    progress(c->o, status, b->digest, total, done);
+}
+
+/* Waits until no other request works on b's digest, then claims it. */
+static int claim_digest(const reg_client *c, store *s, const reg_blob *b, oc_error *err) {
+    const char *digest = b->digest;
     pthread_mutex_lock(&busy_mu);
     while (busy_has(digest)) {
+        pthread_mutex_unlock(&busy_mu);
+        report_shared(c, s, b);
+        pthread_mutex_lock(&busy_mu);
+        if (!busy_has(digest)) break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 100000000L;
@@ -107,7 +123,7 @@ static int fetch_blobs(reg_client *c, store *s, const reg_blob *b, size_t n, boo
             progress(c->o, status, b[i].digest, b[i].size, b[i].size);
             continue;
         }
-        if (claim_digest(c, b[i].digest, err)) return -1;
+        if (claim_digest(c, s, &b[i], err)) return -1;
         int rc = store_blob_exists(s, b[i].digest) ? 0 : reg_download(c, s, &b[i], err);
         got[i] = true;
         release_digest(b[i].digest);
@@ -120,7 +136,7 @@ static int verify_blobs(const reg_client *c, store *s, const reg_blob *b, size_t
     progress(c->o, "verifying sha256 digest", NULL, 0, 0);
     for (size_t i = 0; i < n; i++) {
         if (!got[i]) continue;
-        if (claim_digest(c, b[i].digest, err)) return -1;
+        if (claim_digest(c, NULL, &b[i], err)) return -1;
         int rc = store_blob_exists(s, b[i].digest) ? 0 : reg_verify_publish(s, &b[i], err);
         release_digest(b[i].digest);
         if (rc) return -1;

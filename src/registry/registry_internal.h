@@ -77,6 +77,9 @@ typedef struct reg_blob {
 /* Downloads a blob into blobs/sha256-<hex>-partial (resuming), not yet
  * verified or published. */
 int reg_download(reg_client *c, store *s, const reg_blob *b, oc_error *err);
+/* How far a download of b (by this or another request) has come, from
+ * its part state files; -1 when there are none. */
+int reg_partial_progress(store *s, const reg_blob *b, int64_t *total, int64_t *done);
 /* Hashes the partial file; publishes it as the blob when it matches,
  * deletes it (and its state) otherwise with upstream's message. */
 int reg_verify_publish(store *s, const reg_blob *b, oc_error *err);

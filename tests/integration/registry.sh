@@ -202,7 +202,23 @@ stop_server TERM; rc=$?
 wait "$puller" 2>/dev/null
 [ "$rc" = 0 ] && [ $(($(date +%s) - t0)) -lt 8 ]; expect "SIGTERM mid-pull: exit $rc in $(($(date +%s) - t0)) s" $?
 start_server || exit 1
+# Two requests for one blob share the download; the second sees progress.
+curl -s "$BASE/api/pull" -d "{\"model\":\"127.0.0.1:$P2/library/demo:latest\",\"insecure\":true}" >"$TMP/pullA" &
+pa=$!
+sleep 0.5
+curl -s "$BASE/api/pull" -d "{\"model\":\"127.0.0.1:$P2/library/demo:latest\",\"insecure\":true}" >"$TMP/pullB" &
+pb=$!
+sleep 0.5
 touch "$TMP/proxy2/go"
+wait "$pa" "$pb"
+[ "$(tail -1 "$TMP/pullA")" = '{"status":"success"}' ] && [ "$(tail -1 "$TMP/pullB")" = '{"status":"success"}' ]; expect "two pulls of one model at once" $?
+shared=$(python3 -c "
+import json
+ev=[json.loads(l) for l in open('$TMP/pullB')]
+print(sum(1 for e in ev if e.get('digest')=='$digest' and 0<e.get('completed',0)<e['total']))")
+[ "$shared" -gt 0 ]; expect "the waiting pull reports the shared download's progress ($shared events)" $?
+[ "$(awk -v d="$digest" '$1 == d' "$TMP/proxy2/bytes" | wc -l)" = 1 ]; expect "the blob was fetched once" $?
+http DELETE /api/delete -d "{\"model\":\"127.0.0.1:$P2/library/demo:latest\"}"
 
 # A blob whose bytes do not match its digest.
 start_proxy "$TMP/proxy" corrupt 1000; CPORT=$PROXY_PORT
