@@ -27,7 +27,7 @@ typedef struct in {
 static unsigned take(in *s, unsigned range) { return s->i < s->n ? s->d[s->i++] % range : 0; }
 
 static const char *const ARCHS[] = {"llama", "qwen2", "qwen3", "qwen3moe", "gemma", "gemma2", "gemma3",
-                                    "phi3", "gemma-embedding", "gpt-oss", "mistral", "nonsense"};
+                                    "phi3", "gemma-embedding", "gpt-oss", "mistral", "nonsense", "gptoss"};
 
 typedef struct build {
     gguf_writer *w;
