@@ -21,6 +21,7 @@
 #define STALL_SECONDS 30L
 #define STATE_EVERY_NS 250000000ULL
 #define PATH_BUF 4200
+#define MAX_BLOB ((int64_t)1 << 44) /* 16 TiB */
 
 typedef struct dl {
     reg_client *c;
@@ -119,6 +120,8 @@ static int prepare(dl *d, oc_error *err) {
         d->parts = NULL, d->n = 0;
         remove_states(d);
         if (head_size(d, err)) return -1;
+        if (d->total < 0 || d->total > MAX_BLOB) /* a part table that size would not fit in memory */
+            return oc_fail(err, "blob %s: size %lld out of range", d->b->digest, (long long)d->total);
         d->n = registry_split(d->total, &d->parts);
         for (size_t i = 0; i < d->n; i++) save_state(d, &d->parts[i]);
     }

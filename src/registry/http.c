@@ -96,6 +96,9 @@ CURL *reg_easy(reg_client *c) {
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xfer_cb);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+    /* a registry's redirects must not reach file:// or other schemes */
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     /* proxies: libcurl reads http_proxy, https_proxy and no_proxy itself */
     return h;
 }
