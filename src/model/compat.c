@@ -78,6 +78,19 @@ void model_compat_hparams(model *m) {
     if (!has_key(m->gguf, key) && hp->n_ctx_train >= 131072 && strcmp(hp->arch, "gemma3") == 0) hp->rope_scale = 8.0f;
 }
 
+/* Ollama's gpt-oss files name the generic GPT-2 pre-tokenizer; gpt-oss
+ * needs gpt-4o's (otherwise prompts tokenize differently and the model
+ * writes malformed Harmony headers). The parsed value is repointed before
+ * the tokenizer reads it; the file stays as it is. */
+void model_compat_tokenizer(model *m) {
+    if (!m->ollama_format || strcmp(m->kv_arch, "gptoss") != 0) return;
+    for (uint64_t i = 0; i < m->gguf->n_kv; i++) {
+        gguf_kv *kv = &m->gguf->kv[i];
+        if (strcmp(kv->key, "tokenizer.ggml.pre") == 0 && kv->value.type == GGUF_TYPE_STRING)
+            kv->value.str = (gguf_str){.data = "gpt-4o", .len = 6};
+    }
+}
+
 /* Ollama's gemma3 files keep multimodal tokens past the embedding rows:
  * the model's vocabulary is what the embeddings cover (such a token in a
  * prompt is then refused as out of range). */

@@ -274,6 +274,7 @@ model *model_load(const char *path, const model_params *p, oc_error *err) {
     m->gguf = gguf_open(path, err);
     if (!m->gguf) goto fail;
     if (read_hparams(m, err)) goto fail;
+    model_compat_tokenizer(m);
     m->tok = tokenizer_load(m->gguf, err);
     if (!m->tok) goto fail;
     m->hp.n_vocab = tokenizer_n_vocab(m->tok);

@@ -99,6 +99,7 @@ struct model {
 void model_compat_detect(model *m);
 void model_compat_hparams(model *m);
 void model_compat_vocab(model *m);
+void model_compat_tokenizer(model *m);
 const gguf_tensor *model_find_tensor(const model *m, const char *name);
 
 int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err);

@@ -349,6 +349,7 @@ static int make_gptoss_as(gen *g, const gguf_file *demo, const char *dir, bool f
     start(g, demo, ollama ? "gptoss" : "gpt-oss", 2, 110);
     if (fused) g->file = "gpt-oss-fused";
     if (ollama) g->file = "gptoss-ollama";
+    if (ollama) gguf_writer_set_str(g->w, "tokenizer.ggml.pre", "default"); /* model/compat.c makes it gpt-4o */
     expert_keys(g);
     key_u32(g, "attention.sliding_window", 8);
     key_f32(g, "rope.freq_base", 150000.0f);

@@ -204,6 +204,11 @@ int main(void) {
     /* Ollama-published layouts of the same weights (model/compat.c). */
     check_family("gemma3", "gemma3-ollama.gguf");
     check_family("gpt-oss", "gptoss-ollama.gguf");
+    model *m = load("gptoss-ollama.gguf", 1, 64);
+    char *pre = m ? gguf_get_string(model_gguf(m), "tokenizer.ggml.pre") : NULL;
+    CHECK_MSG(pre && strcmp(pre, "gpt-4o") == 0, "gptoss: pre-tokenizer %s", pre ? pre : "(none)");
+    free(pre);
+    model_free(m);
     check_embedding("embeddinggemma-ollama.gguf");
     return check_done();
 }
