@@ -296,8 +296,12 @@ static void generate_prompt(gen_request *g, sched_runner *r, uint64_t load_ns, c
         return;
     }
     gen_job *j = job_new(g, r, load_ns, n);
+    /* As upstream: an open-ended request (num_predict -1) still ends after
+     * ten context windows, so a model that never stops cannot run forever. */
+    int limit = 10 * model_n_ctx(m), num_predict = g->opts.num_predict;
+    if (num_predict < 0 || num_predict > limit) num_predict = limit;
     engine_request er = {.tokens = ids, .n_tokens = n, .sampling = api_options_sampling(&g->opts),
-                         .num_predict = g->opts.num_predict, .stop = (const char *const *)g->opts.stop,
+                         .num_predict = num_predict, .stop = (const char *const *)g->opts.stop,
                          .n_stop = g->opts.n_stop, .num_keep = g->opts.num_keep, .no_shift = !g->shift,
                          .grammar = g->format, .grammar_after = format_after(g)};
     if (g->stream) j->w = server_stream_begin(g->res, NULL);

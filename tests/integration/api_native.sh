@@ -132,6 +132,8 @@ http POST /api/generate -d "{\"model\":\"stories\",\"prompt\":\"Once upon a time
 [ "$(json 'd["done_reason"]')" = length ] && [ "$(json 'd["eval_count"]')" = 150 ]; expect "generation shifts past num_ctx: $(json 'd["done_reason"], d["eval_count"]')" $?
 http POST /api/generate -d "{\"model\":\"stories\",\"prompt\":\"Once upon a time\",\"raw\":true,\"stream\":false,\"shift\":false,$opts,\"num_predict\":150}}"
 [ "$(json 'd["done_reason"]')" = length ] && [ "$(json 'd["eval_count"]')" -lt 64 ]; expect "no shift stops at num_ctx: $(json 'd["done_reason"], d["eval_count"]')" $?
+http POST /api/generate -d '{"model":"stories","prompt":"Once upon a time","raw":true,"stream":false,"options":{"temperature":0,"num_ctx":16}}'
+[ "$(json 'd["done_reason"]')" = length ] && [ "$(json 'd["eval_count"]')" = 160 ]; expect "open-ended generation ends after 10 contexts: $(json 'd["done_reason"], d["eval_count"]')" $?
 msgs=$(python3 -c "
 import json
 m=[{'role':'system','content':'You tell stories.'}]
