@@ -68,6 +68,32 @@ static int function_call(const json_t *item, json_t *msgs, json_t **pending, oc_
     return 0;
 }
 
+/* Upstream's quirk: an assistant message between a function call and
+ * that call's output joins the call's message. True when merged. */
+static bool merge_into_call(const json_t *items, size_t i, json_t *msgs, const json_t *m) {
+    const json_t *next = json_array_get(items, i + 1);
+    const char *call_id = json_string_value(json_object_get(next, "call_id"));
+    json_t *last = last_assistant(msgs);
+    if (!last || !call_id || !*call_id || strcmp(str_or(json_object_get(next, "type"), ""), "function_call_output") != 0) return false;
+    bool found = false;
+    for (size_t k = 0; k < json_array_size(json_object_get(last, "tool_calls")); k++)
+        if (!strcmp(str_or(json_object_get(json_array_get(json_object_get(last, "tool_calls"), k), "id"), ""), call_id)) found = true;
+    if (!found) return false;
+    const char *a = str_or(json_object_get(last, "content"), ""), *b = str_or(json_object_get(m, "content"), "");
+    oc_buf c = {0};
+    oc_buf_printf(&c, "%s%s%s", a, *a && *b ? "\n" : "", b);
+    json_object_set_new(last, "content", json_string(c.data ? c.data : ""));
+    oc_buf_free(&c);
+    const json_t *imgs = json_object_get(m, "images");
+    if (json_array_size(imgs)) {
+        if (!json_object_get(last, "images")) json_object_set_new(last, "images", json_array());
+        json_array_extend(json_object_get(last, "images"), (json_t *)imgs);
+    }
+    const json_t *t = json_object_get(m, "thinking");
+    if (t) json_object_set(last, "thinking", (json_t *)t);
+    return true;
+}
+
 static int input_item(const json_t *items, size_t i, json_t *msgs, json_t **pending, oc_error *err) {
     const json_t *item = json_array_get(items, i);
     const char *type = str_or(json_object_get(item, "type"), ""), *role = str_or(json_object_get(item, "role"), "");
@@ -94,7 +120,8 @@ static int input_item(const json_t *items, size_t i, json_t *msgs, json_t **pend
     } else if (rc == 0) {
         json_t *m = message(role, text.data, images);
         if (!strcmp(role, "assistant") && *pending) json_object_set_new(m, "thinking", *pending), *pending = NULL;
-        json_array_append_new(msgs, m);
+        if (!strcmp(role, "assistant") && merge_into_call(items, i, msgs, m)) json_decref(m);
+        else json_array_append_new(msgs, m);
     }
     oc_buf_free(&text);
     json_decref(images);

@@ -345,6 +345,13 @@ static void test_responses(void) {
                   "\"options\":{\"temperature\":1,\"num_predict\":7},\"stream\":false,\"tools\":[{\"type\":\"function\",\"function\":"
                   "{\"name\":\"get\",\"description\":\"\",\"parameters\":{\"type\":\"object\"}}},{\"type\":\"function\",\"function\":"
                   "{\"name\":\"ns.f\",\"description\":\"\"}}],\"format\":{\"type\":\"object\"},\"think\":\"max\"}");
+    /* an assistant message between a call and its output joins the call's message */
+    check_request(compat_responses_request,
+                  "{\"model\":\"m\",\"input\":[{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":\"\"},"
+                  "{\"role\":\"assistant\",\"content\":\"checking\"},{\"type\":\"function_call_output\",\"call_id\":\"c1\",\"output\":\"ok\"}]}",
+                  "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":\"checking\",\"tool_calls\":[{\"id\":\"c1\","
+                  "\"function\":{\"name\":\"f\",\"arguments\":{}}}]},{\"role\":\"tool\",\"content\":\"ok\",\"tool_call_id\":\"c1\"}],"
+                  "\"options\":{\"temperature\":1},\"stream\":false}");
     check_request(compat_responses_request, "{\"model\":\"m\",\"input\":[{\"content\":\"x\"}]}",
                   "!input[0]: input item missing required 'type' field");
     check_request(compat_responses_request, "{\"model\":\"m\",\"input\":[{\"type\":\"bogus\"}]}",
