@@ -45,7 +45,7 @@ for _ in 1 2 3 4 5; do # retried when the port was taken meanwhile
   RPORT=$(free_port)
   cat >"$TMP/reg.yml" <<YML
 version: 0.1
-log: {level: error}
+log: {level: info, accesslog: {disabled: false}}
 storage: {filesystem: {rootdirectory: $TMP/reg}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$RPORT}
 YML
@@ -106,6 +106,14 @@ for e in ev:
     if e['status'].startswith('pushing ') and 'digest' in e: first.setdefault(e['digest'], e)
 print(sum(1 for e in first.values() if e.get('completed')==e.get('total')), len(first))")
 [ "$present" = "$n_layers $n_layers" ]; expect "second push finds every blob present: $present" $?
+# A model made from the pushed one names it in its layers' "from": its push
+# mounts those blobs from library/demo instead of uploading them.
+other=127.0.0.1:$RPORT/other/demo:latest
+http POST /api/create -d "{\"model\":\"$other\",\"from\":\"$name\",\"system\":\"hi\",\"stream\":false}"
+http POST /api/push -d "{\"model\":\"$other\",\"insecure\":true,\"stream\":false}"
+[ "$BODY" = '{"status":"success"}' ]; expect "push of a derived model: $BODY" $?
+grep -q "POST /v2/other/demo/blobs/uploads/?mount=$digest&from=library/demo HTTP/1.1\" 201" "$TMP/reg.log"; expect "model blob mounted across repositories" $?
+http DELETE /api/delete -d "{\"model\":\"$other\"}"
 
 # Delete everything locally, pull it back.
 http DELETE /api/delete -d '{"model":"demo"}'
