@@ -174,7 +174,7 @@ static void set_body(CURL *h, const char *method, const reg_body *body, reg_body
 
 /* A transport failure worded like Go's url.Error:
  * Get "http://h:1/v2/…": dial tcp h:1: connect: connection refused. */
-static int net_error(CURL *h, CURLcode rc, const char *method, const char *url, const char *ebuf, oc_error *err) {
+static int net_error(CURLcode rc, const char *method, const char *url, const char *ebuf, oc_error *err) {
     char m[16];
     snprintf(m, sizeof m, "%s", method);
     for (char *p = m + 1; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
@@ -188,7 +188,6 @@ static int net_error(CURL *h, CURLcode rc, const char *method, const char *url, 
     }
     curl_free(host), curl_free(port);
     curl_url_cleanup(u);
-    (void)h;
     if (rc == CURLE_COULDNT_CONNECT)
         return oc_fail(err, "%s \"%s\": dial tcp %s: connect: connection refused", m, url, hostport);
     if (rc == CURLE_COULDNT_RESOLVE_HOST)
@@ -231,7 +230,7 @@ int reg_exchange(reg_client *c, const char *method, const char *url, const char 
     int ret = 0;
     if (rc == CURLE_ABORTED_BY_CALLBACK) ret = oc_fail(err, "context canceled");
     else if (rc == CURLE_WRITE_ERROR && stop && r->status) ret = 0;
-    else if (rc != CURLE_OK) ret = net_error(h, rc, method, url, ebuf, err);
+    else if (rc != CURLE_OK) ret = net_error(rc, method, url, ebuf, err);
     curl_slist_free_all(hl);
     oc_buf_free(&a);
     curl_easy_cleanup(h);
