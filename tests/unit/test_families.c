@@ -14,6 +14,7 @@
  * Also: token-by-token decoding equals one batched prefill, 2 threads
  * equal 1, and a broken family model is refused with a clear error. */
 #include <jansson.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "model/model.h"
@@ -198,6 +199,37 @@ static void check_embedding(const char *file) {
     json_decref(root);
 }
 
+/* A copy of a family model without one tensor (drop) and with one key
+ * set to a u32 (key, value; key NULL: none) must fail to load with an
+ * error naming the problem (want). */
+static void check_broken(const char *file, const char *drop, const char *key, uint32_t value, const char *want) {
+    char src[256], dst[] = "/tmp/ollama-broken-XXXXXX";
+    snprintf(src, sizeof src, "tests/data/models/%s", file);
+    close(mkstemp(dst));
+    oc_error err;
+    gguf_file *f = gguf_open(src, &err);
+    CHECK(f != NULL);
+    if (!f) return;
+    gguf_writer *w = gguf_writer_new();
+    for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_set_value(w, f->kv[i].key, &f->kv[i].value);
+    if (key) gguf_writer_set_u32(w, key, value);
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (!drop || strcmp(t->name, drop) != 0)
+            gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, t->nbytes, NULL);
+    }
+    CHECK(gguf_writer_write_file(w, dst, &err) == 0);
+    gguf_writer_free(w);
+    gguf_close(f);
+    model_params p = model_default_params();
+    p.n_threads = 1;
+    model *m = model_load(dst, &p, &err);
+    CHECK_MSG(m == NULL && strstr(err.msg, want) != NULL, "%s: want an error with '%s', got '%s'", file, want,
+              m ? "(loaded)" : err.msg);
+    model_free(m);
+    unlink(dst);
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++) check_family(FAMILIES[i], NULL);
     check_embedding("gemma-embedding.gguf");
@@ -210,5 +242,13 @@ int main(void) {
     free(pre);
     model_free(m);
     check_embedding("embeddinggemma-ollama.gguf");
+    check_broken("qwen3.gguf", "blk.1.attn_k_norm.weight", NULL, 0, "missing tensor 'blk.1.attn_k_norm.weight'");
+    check_broken("gpt-oss.gguf", "blk.0.attn_sinks.weight", NULL, 0, "missing tensor 'blk.0.attn_sinks.weight'");
+    check_broken("gptoss-ollama.gguf", "blk.0.ffn_up_exps.weight", NULL, 0, "missing tensor 'blk.0.ffn_up_exps.weight'");
+    check_broken("mixtral.gguf", NULL, "llama.expert_used_count", 9, "invalid experts");
+    check_broken("mixtral.gguf", NULL, "llama.expert_count", 0, "has experts but the model has no expert_count");
+    check_broken("mixtral.gguf", NULL, "llama.expert_count", 5, "has shape [64, 4], expected [64, 5]");
+    check_broken("gemma3.gguf", NULL, "gemma3.attention.sliding_window_pattern", 1 << 20, "invalid sliding_window_pattern");
+    check_broken("phi3.gguf", "blk.0.attn_qkv.weight", NULL, 0, "missing tensor 'blk.0.attn_q.weight'");
     return check_done();
 }
