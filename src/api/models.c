@@ -66,7 +66,7 @@ void api_handle_tags(server_request *req, server_response *res, void *ctx_) {
         server_respond_error(res, 500, "%s", err.msg);
         return;
     }
-    qsort(entries, n, sizeof *entries, by_modified_desc);
+    if (n) qsort(entries, n, sizeof *entries, by_modified_desc); /* entries is NULL when empty */
     json_t *models = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(models, list_entry(ctx, &entries[i]));
     store_list_free(entries, n);
