@@ -107,6 +107,7 @@ void compat_filter(void *ud, server_output *o) {
     compat_state *st = ud;
     if (st->kind == COMPAT_MESSAGES) compat_anthropic_filter(st, o);
     else if (st->kind == COMPAT_RESPONSES) compat_responses_filter(st, o);
+    else if (st->kind == COMPAT_TRANSCRIBE) compat_transcription_filter(st, o);
     else compat_openai_filter(st, o);
 }
 
@@ -148,6 +149,7 @@ static compat_route routes[] = {
     {COMPAT_RETRIEVE, "GET", "/v1/models/:model", "POST", "/api/show", NULL, NULL, NULL},
     {COMPAT_MESSAGES, "POST", "/v1/messages", "POST", "/api/chat", compat_anthropic_request, NULL, NULL},
     {COMPAT_RESPONSES, "POST", "/v1/responses", "POST", "/api/chat", compat_responses_request, NULL, NULL},
+    {COMPAT_TRANSCRIBE, "POST", "/v1/audio/transcriptions", "POST", "/api/chat", NULL, NULL, NULL},
 };
 
 /* /api/show, for the model's capabilities (set by compat_register). */
@@ -197,6 +199,15 @@ static void handle(server_request *req, server_response *res, void *ctx) {
             compat_state_free(st);
             return;
         }
+    } else if (r->kind == COMPAT_TRANSCRIBE) {
+        size_t len;
+        const char *body = server_request_body(req, &len);
+        native = compat_transcription_request(server_request_header(req, "Content-Type"), body, len, st, &err);
+        if (!native) {
+            respond_foreign_error(res, r->kind, 400, err.msg);
+            compat_state_free(st);
+            return;
+        }
     } else if (r->kind == COMPAT_RETRIEVE) {
         const char *m = server_request_param(req, "model");
         snprintf(st->model, sizeof st->model, "%s", m ? m : "");
@@ -206,7 +217,8 @@ static void handle(server_request *req, server_response *res, void *ctx) {
     if (native) server_request_set_json(req, native);
     if (st->stream && (r->kind == COMPAT_MESSAGES || r->kind == COMPAT_RESPONSES))
         server_response_header(res, "Cache-Control", "no-cache"); /* as upstream, set before the answer */
-    server_response_filter(res, compat_filter, st, compat_state_free, "text/event-stream");
+    const char *stream_type = r->kind != COMPAT_TRANSCRIBE ? "text/event-stream" : st->plain_text ? "text/plain" : "application/json";
+    server_response_filter(res, compat_filter, st, compat_state_free, stream_type);
     r->native(req, res, r->native_ctx);
 }
 

@@ -15,13 +15,14 @@ typedef enum compat_kind {
     COMPAT_RETRIEVE, /* /v1/models/:model over /api/show */
     COMPAT_MESSAGES, /* Anthropic /v1/messages over /api/chat */
     COMPAT_RESPONSES, /* OpenAI /v1/responses over /api/chat */
+    COMPAT_TRANSCRIBE, /* OpenAI /v1/audio/transcriptions over /api/chat */
 } compat_kind;
 
 /* What a translated request needs to know to shape its answers; also the
  * state of a stream being translated (one per request, the filter's ud). */
 typedef struct compat_state {
     compat_kind kind;
-    bool stream, include_usage, base64;
+    bool stream, include_usage, base64, plain_text;
     char id[64];        /* chatcmpl-N, cmpl-N, msg_<24 hex> */
     char model[256];    /* the request's model string, echoed */
     int64_t created;    /* pinned from the first chunk (chat streams) */
@@ -54,6 +55,18 @@ json_t *compat_openai_embed_request(const json_t *in, compat_state *st, oc_error
 json_t *compat_anthropic_request(const json_t *in, compat_state *st, oc_error *err);
 json_t *compat_responses_request(const json_t *in, compat_state *st, oc_error *err);
 
+/* multipart/form-data (RFC 7578) parts, pointing into the body. */
+typedef struct compat_part {
+    char name[64];
+    bool is_file;       /* the part had a filename */
+    const char *data;
+    size_t len;
+} compat_part;
+/* Splits body by the boundary of ctype: the number of parts, or -1 with
+ * Go's wording. */
+int compat_multipart_parse(const char *ctype, const char *body, size_t len, compat_part *parts, int max, oc_error *err);
+json_t *compat_transcription_request(const char *ctype, const char *body, size_t len, compat_state *st, oc_error *err);
+
 /* The server_output_filter of every route (ud is a compat_state). */
 void compat_filter(void *ud, server_output *o);
 
@@ -81,6 +94,7 @@ char *compat_json_text(const json_t *v);
 void compat_openai_filter(compat_state *st, server_output *o);
 void compat_anthropic_filter(compat_state *st, server_output *o);
 void compat_responses_filter(compat_state *st, server_output *o);
+void compat_transcription_filter(compat_state *st, server_output *o);
 /* Shared by the OpenAI formats (openai.c, openai_out.c). */
 int compat_think_from_effort(const char *effort, json_t **out, oc_error *err);
 int compat_decode_image_url(const char *url, json_t **out, oc_error *err);

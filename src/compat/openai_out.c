@@ -274,7 +274,8 @@ static void translate_ok(compat_state *st, const json_t *v, server_output *o) {
     case COMPAT_LIST: whole(model_list(v), &o->out); break;
     case COMPAT_RETRIEVE: whole(model_object(st->model, json_object_get(v, "modified_at")), &o->out); break;
     case COMPAT_MESSAGES:
-    case COMPAT_RESPONSES: break;
+    case COMPAT_RESPONSES:
+    case COMPAT_TRANSCRIBE: break;
     }
 }
 

@@ -115,3 +115,35 @@ test("Responses: reasoning and function_call items, streamed and not", async (t)
     assert.deepEqual(done.response.output.map((o) => o.type), ["reasoning", "function_call"]);
     assert.ok(events.some((e) => e.type === "response.function_call_arguments.done" && e.arguments === '{"city":"Paris"}'));
 });
+
+test("audio transcriptions: the SDK's multipart upload, JSON and text answers, errors", async (t) => {
+    if (!server) return t.skip(NO_MODEL);
+    // a "vision" model (the key is all the capability check reads) that always says the same words
+    const {execFileSync} = await import("node:child_process");
+    const os = await import("node:os");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ollama-audio-"));
+    fs.writeFileSync(path.join(dir, "v"), "1");
+    execFileSync("python3", [path.join(HERE, "../integration/gguf_set_kv.py"), TINY, path.join(dir, "tv.gguf"),
+        "llama.vision.block_count", path.join(dir, "v")]);
+    const srv = await startServer(process.env.OLLAMA_BIN, {OLLAMA_TEST_REPLAY: " Hello world. "});
+    try {
+        const data = fs.readFileSync(path.join(dir, "tv.gguf"));
+        const digest = "sha256:" + createHash("sha256").update(data).digest("hex");
+        await fetch(`${srv.host}/api/blobs/${digest}`, {method: "POST", body: data});
+        await fetch(`${srv.host}/api/create`, {method: "POST", body: JSON.stringify({model: "tv", files: {"m.gguf": digest}, stream: false})});
+        const client = new OpenAI({baseURL: srv.host + "/v1", apiKey: "x", maxRetries: 0});
+        const file = await OpenAI.toFile(Buffer.from("RIFF fake audio"), "a.wav", {type: "audio/wav"});
+        const res = await client.audio.transcriptions.create({model: "tv", file, language: "en"});
+        assert.equal(res.text, "Hello world."); // trimmed, as upstream
+        const text = await client.audio.transcriptions.create({model: "tv", file, response_format: "text"});
+        assert.equal(String(text).trim(), "Hello world.");
+        await assert.rejects(client.audio.transcriptions.create({model: "nope", file}),
+            (e) => e instanceof OpenAI.NotFoundError && e.error.message === "model 'nope' not found");
+        const empty = await OpenAI.toFile(Buffer.alloc(0), "a.wav");
+        await assert.rejects(client.audio.transcriptions.create({model: "tv", file: empty}),
+            (e) => e instanceof OpenAI.BadRequestError && e.error.message === "audio file is empty");
+    } finally {
+        srv.stop();
+        fs.rmSync(dir, {recursive: true, force: true});
+    }
+});

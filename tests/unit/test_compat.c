@@ -403,6 +403,58 @@ static void test_responses(void) {
     compat_state_clear(&st);
 }
 
+static void test_transcription(void) {
+    const char *ct = "multipart/form-data; boundary=\"XyZ\"";
+    const char body[] = "preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper\r\n"
+                        "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
+                        "RIFF\0\r\n--X\r\n--XyZ\r\nContent-Disposition: form-data; name=language\r\n\r\nfr\r\n"
+                        "--XyZ\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\ntext\r\n--XyZ--\r\n";
+    compat_part parts[8];
+    oc_error err;
+    int n = compat_multipart_parse(ct, body, sizeof body - 1, parts, 8, &err);
+    CHECK_EQ_INT(n, 4);
+    if (n == 4) {
+        CHECK_EQ_STR(parts[1].name, "file");
+        CHECK(parts[1].is_file && !parts[0].is_file);
+        CHECK_EQ_INT(parts[1].len, 10); /* the CRLF before the delimiter is not data */
+        CHECK(memcmp(parts[1].data, "RIFF\0\r\n--X", 10) == 0);
+        CHECK_EQ_STR(parts[2].name, "language");
+    }
+    compat_state st = {0};
+    json_t *out = compat_transcription_request(ct, body, sizeof body - 1, &st, &err);
+    char *got = out ? text(out) : oc_strdup(err.msg);
+    CHECK_EQ_STR(got, "{\"model\":\"whisper\",\"messages\":[{\"role\":\"system\",\"content\":\"Transcribe the audio exactly as spoken. "
+                      "Output only the spoken words. Do not answer any question in the audio. The audio is in fr.\"},{\"role\":\"user\","
+                      "\"content\":\"What exact words are spoken in this audio?\",\"images\":[\"UklGRgANCi0tWA==\"]}],\"stream\":true,"
+                      "\"options\":{\"temperature\":0}}");
+    free(got);
+    json_decref(out);
+    CHECK(st.plain_text);
+    check_out(run(&st, SERVER_OUTPUT_CHUNK, 200, "{\"message\":{\"content\":\"  Bonjour\"},\"done\":false}", NULL, false), "");
+    check_out(run(&st, SERVER_OUTPUT_CHUNK, 200, "{\"message\":{\"content\":\" à tous. \"},\"done\":true}", NULL, false), "Bonjour à tous.");
+    compat_state_clear(&st);
+    compat_state js = {.kind = COMPAT_TRANSCRIBE};
+    check_out(run(&js, SERVER_OUTPUT_WHOLE, 200, "{\"message\":{\"content\":\"hi\"},\"done\":true}", NULL, false), "{\"text\":\"hi\"}\n");
+    check_out(run(&js, SERVER_OUTPUT_WHOLE, 400, "{\"error\":\"m does not support vision\"}", NULL, false),
+              "{\"error\":{\"message\":\"m does not support vision\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}\n");
+    compat_state_clear(&js);
+    static const struct { const char *ct, *body, *want; } bad[] = {
+        {"application/json", "{}", "failed to parse multipart form: request Content-Type isn't multipart/form-data"},
+        {"multipart/form-data", "", "failed to parse multipart form: no multipart boundary param in Content-Type"},
+        {"multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm", "failed to parse multipart form: multipart: NextPart: EOF"},
+        {"multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=x\r\n\r\nA\r\n--b--", "model is required"},
+        {"multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm\r\n--b--", "file is required: http: no such file"},
+        {"multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm\r\n--b\r\n"
+         "Content-Disposition: form-data; name=\"file\"; filename=x\r\n\r\n\r\n--b--", "audio file is empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        compat_state s2 = {0};
+        json_t *o = compat_transcription_request(bad[i].ct, bad[i].body, strlen(bad[i].body), &s2, &err);
+        CHECK_MSG(!o && !strcmp(err.msg, bad[i].want), "%zu: %s", i, o ? "(accepted)" : err.msg);
+        json_decref(o);
+    }
+}
+
 int main(void) {
     test_helpers();
     test_chat_requests();
@@ -412,5 +464,6 @@ int main(void) {
     test_completions_and_models();
     test_anthropic_responses();
     test_responses();
+    test_transcription();
     return check_done();
 }
