@@ -99,6 +99,25 @@ static int stream_line(xfer *x, const char *line, size_t len) {
     return rc;
 }
 
+static int stream_line_cb(void *ud, const char *line, size_t len) { return stream_line(ud, line, len); }
+
+int client_ndjson_feed(oc_buf *pending, const char *data, size_t len, client_line_fn fn, void *ud) {
+    size_t old = pending->len;
+    oc_buf_append(pending, data, len);
+    size_t start = 0;
+    int rc = 0;
+    /* Only the new bytes can hold a newline: the old ones had none. */
+    for (size_t i = old; i < pending->len && !rc; i++) {
+        if (pending->data[i] != '\n') continue;
+        rc = fn(ud, pending->data + start, i - start);
+        start = i + 1;
+    }
+    memmove(pending->data, pending->data + start, pending->len - start);
+    pending->len -= start;
+    pending->data[pending->len] = 0;
+    return rc ? 1 : 0;
+}
+
 static size_t on_data(char *data, size_t size, size_t n, void *ud) {
     xfer *x = ud;
     size_t len = size * n;
@@ -108,17 +127,12 @@ static size_t on_data(char *data, size_t size, size_t n, void *ud) {
         if (x->body.len < (16u << 20)) oc_buf_append(&x->body, data, len);
         return len;
     }
-    oc_buf_append(&x->pending, data, len);
-    size_t start = 0;
-    for (size_t i = 0; i < x->pending.len; i++) {
-        if (x->pending.data[i] != '\n') continue;
-        if (stream_line(x, x->pending.data + start, i - start)) return 0;
-        start = i + 1;
+    if (x->pending.len > (64u << 20)) { /* a line no server sends: refuse to grow */
+        oc_fail(x->err, "response line too long");
+        x->stream_error = 1;
+        return 0;
     }
-    memmove(x->pending.data, x->pending.data + start, x->pending.len - start);
-    x->pending.len -= start;
-    x->pending.data[x->pending.len] = 0;
-    return len;
+    return client_ndjson_feed(&x->pending, data, len, stream_line_cb, x) ? 0 : len;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {

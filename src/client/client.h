@@ -43,6 +43,12 @@ int client_json(client *c, const char *method, const char *path, json_t *body, j
 typedef int (*client_object_fn)(void *ud, json_t *obj);
 int client_stream(client *c, const char *path, json_t *body, client_object_fn fn, void *ud, oc_error *err);
 
+/* NDJSON framing: appends data to pending and calls fn for each complete
+ * line (newline removed); returns 1 as soon as fn returns nonzero. What
+ * follows the last newline stays in pending. */
+typedef int (*client_line_fn)(void *ud, const char *line, size_t len);
+int client_ndjson_feed(oc_buf *pending, const char *data, size_t len, client_line_fn fn, void *ud);
+
 /* POST /api/blobs/<digest> with the file's bytes; progress(ud, sent, total)
  * is called as bytes go out (may be NULL). */
 typedef void (*client_upload_fn)(void *ud, int64_t sent, int64_t total);

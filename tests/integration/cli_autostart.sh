@@ -22,20 +22,20 @@ trap 'stop_listener; cleanup' EXIT
 
 printf 'FROM %s\nPARAMETER num_predict 10\nPARAMETER temperature 0\n' "$(realpath models/stories260K.gguf)" >"$TMP/Modelfile"
 "$bin" create demo -f "$TMP/Modelfile" >"$TMP/out" 2>"$TMP/err"
-[ $? = 0 ]; expect "create on a fresh machine starts a server: $(cat "$TMP/err")" $?
-[ -n "$(listener)" ]; expect "a server listens on OLLAMA_HOST" $?
-[ -d "$HOME/.ollama/models/manifests" ]; expect "it uses the default store ~/.ollama/models" $?
-grep -q "Listening on 127.0.0.1:$PORT" "$HOME/.ollama/logs/server.log"; expect "it logs to ~/.ollama/logs/server.log" $?
+[ $? = 0 ]; r=$?; expect "create on a fresh machine starts a server: $(cat "$TMP/err")" $r
+[ -n "$(listener)" ]; r=$?; expect "a server listens on OLLAMA_HOST" $r
+[ -d "$HOME/.ollama/models/manifests" ]; r=$?; expect "it uses the default store ~/.ollama/models" $r
+grep -q "Listening on 127.0.0.1:$PORT" "$HOME/.ollama/logs/server.log"; r=$?; expect "it logs to ~/.ollama/logs/server.log" $r
 
 # `serve` refuses the port while that server holds it.
 "$bin" serve >"$TMP/out" 2>"$TMP/err"
-[ $? = 1 ] && grep -q "Error: listen tcp 127.0.0.1:$PORT: bind: address already in use" "$TMP/err"; expect "serve on a taken port: $(cat "$TMP/err")" $?
+[ $? = 1 ] && grep -q "Error: listen tcp 127.0.0.1:$PORT: bind: address already in use" "$TMP/err"; r=$?; expect "serve on a taken port: $(cat "$TMP/err")" $r
 
 stop_listener
-[ -z "$(listener)" ]; expect "server stopped" $?
+[ -z "$(listener)" ]; r=$?; expect "server stopped" $r
 out=$("$bin" run demo "Once upon a time" 2>"$TMP/err")
 rc=$?
-[ $rc = 0 ] && [ -n "$out" ]; expect "run answers after starting a server: rc=$rc '$out' $(cat "$TMP/err")" $?
-[ -n "$(listener)" ]; expect "run left the server running for the next command" $?
-"$bin" list | grep -q '^demo:latest '; expect "list through the started server" $?
+[ $rc = 0 ] && [ -n "$out" ]; r=$?; expect "run answers after starting a server: rc=$rc '$out' $(cat "$TMP/err")" $r
+[ -n "$(listener)" ]; r=$?; expect "run left the server running for the next command" $r
+"$bin" list | grep -q '^demo:latest '; r=$?; expect "list through the started server" $r
 finish

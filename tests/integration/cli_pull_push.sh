@@ -24,40 +24,40 @@ pulling bbbbbbbbbbbb: 100% 2 KB/2 KB
 verifying sha256 digest
 writing manifest
 success'
-[ "$RC" = 0 ] && [ "$ERR" = "$want" ] && [ -z "$OUT" ]; expect "pull progress as plain lines: $ERR" $?
-[ "$(last_request /api/pull)" = '{"insecure": false, "model": "library/model"}' ]; expect "pull request: $(last_request /api/pull)" $?
+[ "$RC" = 0 ] && [ "$ERR" = "$want" ] && [ -z "$OUT" ]; r=$?; expect "pull progress as plain lines: $ERR" $r
+[ "$(last_request /api/pull)" = '{"insecure": false, "model": "library/model"}' ]; r=$?; expect "pull request: $(last_request /api/pull)" $r
 cli pull --insecure x
-[ "$(last_request /api/pull)" = '{"insecure": true, "model": "x"}' ]; expect "pull --insecure" $?
+[ "$(last_request /api/pull)" = '{"insecure": true, "model": "x"}' ]; r=$?; expect "pull --insecure" $r
 cli pull missing
-[ "$RC" = 1 ] && [ "$ERR" = $'pulling manifest\nError: pull model manifest: file does not exist' ]; expect "error inside the stream: $ERR" $?
+[ "$RC" = 1 ] && [ "$ERR" = $'pulling manifest\nError: pull model manifest: file does not exist' ]; r=$?; expect "error inside the stream: $ERR" $r
 cli pull bad
-[ "$RC" = 1 ] && [ "$ERR" = "Error: 400 Bad Request: invalid model name" ]; expect "error before the stream: $ERR" $?
+[ "$RC" = 1 ] && [ "$ERR" = "Error: 400 Bad Request: invalid model name" ]; r=$?; expect "error before the stream: $ERR" $r
 cli pull
-[ "$RC" = 1 ] && [ "$ERR" = "Error: accepts 1 arg(s), received 0" ]; expect "pull without a name: $ERR" $?
+[ "$RC" = 1 ] && [ "$ERR" = "Error: accepts 1 arg(s), received 0" ]; r=$?; expect "pull without a name: $ERR" $r
 
 cli push me/model
-[ "$RC" = 0 ] && [ "$ERR" = $'retrieving manifest\npushing aaaaaaaaaaaa  40% 400 KB/1 MB\npushing aaaaaaaaaaaa 100% 1 MB/1 MB\npushing manifest\nsuccess' ]; expect "push progress: $ERR" $?
-[ "$OUT" = $'\nYou can find your model at:\n\n\thttps://ollama.com/me/model' ]; expect "push destination: $OUT" $?
+[ "$RC" = 0 ] && [ "$ERR" = $'retrieving manifest\npushing aaaaaaaaaaaa  40% 400 KB/1 MB\npushing aaaaaaaaaaaa 100% 1 MB/1 MB\npushing manifest\nsuccess' ]; r=$?; expect "push progress: $ERR" $r
+[ "$OUT" = $'\nYou can find your model at:\n\n\thttps://ollama.com/me/model' ]; r=$?; expect "push destination: $OUT" $r
 cli push localhost:5000/me/model:v1
-[ "$OUT" = $'\nYou can find your model at:\n\n\tlocalhost:5000/me/model:v1' ]; expect "push destination elsewhere: $OUT" $?
+[ "$OUT" = $'\nYou can find your model at:\n\n\tlocalhost:5000/me/model:v1' ]; r=$?; expect "push destination elsewhere: $OUT" $r
 cli push denied/model
-[ "$RC" = 1 ] && [[ "$ERR" == *"Error: you are not authorized to push to this namespace, create the model under a namespace you own" ]]; expect "push denied: $ERR" $?
+[ "$RC" = 1 ] && [[ "$ERR" == *"Error: you are not authorized to push to this namespace, create the model under a namespace you own" ]]; r=$?; expect "push denied: $ERR" $r
 
 # run: a missing model is pulled, then answered.
 cli run fresh hi
-[ "$RC" = 0 ] && [ "$OUT" = "Hello world." ] && [ "$(tail -c2 "$O" | od -An -c | tr -d ' ')" = '\n\n' ]; expect "run pulls a missing model then answers: $OUT" $?
-[[ "$ERR" == "pulling manifest"*"success" ]]; expect "run shows the pull: $ERR" $?
+[ "$RC" = 0 ] && [ "$OUT" = "Hello world." ] && [ "$(tail -c2 "$O" | od -An -c | tr -d ' ')" = '\n\n' ]; r=$?; expect "run pulls a missing model then answers: $OUT" $r
+[[ "$ERR" == "pulling manifest"*"success" ]]; r=$?; expect "run shows the pull: $ERR" $r
 cli run thinker hi
-[ "$(cat "$O")" = $'Thinking...\nLet me think.\n...done thinking.\n\nHello world.' ]; expect "thinking block: $(cat "$O")" $?
-[[ "$(last_request /api/generate)" == *'"think": true'* ]]; expect "thinking models get think:true" $?
+[ "$(cat "$O")" = $'Thinking...\nLet me think.\n...done thinking.\n\nHello world.' ]; r=$?; expect "thinking block: $(cat "$O")" $r
+[[ "$(last_request /api/generate)" == *'"think": true'* ]]; r=$?; expect "thinking models get think:true" $r
 cli run thinker hi --hidethinking
-[ "$(cat "$O")" = "Hello world." ]; expect "--hidethinking: $(cat "$O")" $?
+[ "$(cat "$O")" = "Hello world." ]; r=$?; expect "--hidethinking: $(cat "$O")" $r
 cli run thinker hi --think=high --keepalive 5m --format json
 r=$(last_request /api/generate)
-[[ "$r" == *'"think": "high"'* && "$r" == *'"keep_alive": "5m0s"'* && "$r" == *'"format": "json"'* && "$r" == *'"prompt": "hi"'* ]]; expect "run request fields: $r" $?
+[[ "$r" == *'"think": "high"'* && "$r" == *'"keep_alive": "5m0s"'* && "$r" == *'"format": "json"'* && "$r" == *'"prompt": "hi"'* ]]; r=$?; expect "run request fields: $r" $r
 cli run fresh hi --keepalive -1m --format '{"type":"object"}'
 r=$(last_request /api/generate)
-[[ "$r" == *'"keep_alive": -1'* && "$r" == *'"format": {"type": "object"}'* && "$r" != *think* ]]; expect "negative keepalive, schema format, no think: $r" $?
+[[ "$r" == *'"keep_alive": -1'* && "$r" == *'"format": {"type": "object"}'* && "$r" != *think* ]]; r=$?; expect "negative keepalive, schema format, no think: $r" $r
 cli run fresh hi --verbose
 want='total duration:       2.5s
 load duration:        1ms
@@ -67,7 +67,7 @@ prompt eval rate:     2000.00 tokens/s
 eval count:           2 token(s)
 eval duration:        500ms
 eval rate:            4.00 tokens/s'
-[ "$ERR" = "$want" ]; expect "verbose statistics: $ERR" $?
+[ "$ERR" = "$want" ]; r=$?; expect "verbose statistics: $ERR" $r
 
 # On a terminal the bars are redrawn in place (tmux).
 if command -v tmux >/dev/null; then
@@ -77,8 +77,8 @@ if command -v tmux >/dev/null; then
   for _ in $(seq 50); do $T capture-pane -p | grep -q EXIT= && break; sleep 0.2; done
   pane=$($T capture-pane -p)
   $T kill-server
-  printf '%s\n' "$pane" | grep -qE '^pulling aaaaaaaaaaaa: 100% ▕█{18}▏   1 MB *$'; expect "terminal bar line: $pane" $?
-  [ "$(printf '%s\n' "$pane" | grep -c 'pulling aaaaaaaaaaaa')" = 1 ]; expect "bar redrawn in place" $?
-  printf '%s\n' "$pane" | grep -q '^success *$' && printf '%s\n' "$pane" | grep -q '^EXIT=0$'; expect "spinner lines stay, exit 0" $?
+  printf '%s\n' "$pane" | grep -qE '^pulling aaaaaaaaaaaa: 100% ▕█{18}▏   1 MB *$'; r=$?; expect "terminal bar line: $pane" $r
+  [ "$(printf '%s\n' "$pane" | grep -c 'pulling aaaaaaaaaaaa')" = 1 ]; r=$?; expect "bar redrawn in place" $r
+  printf '%s\n' "$pane" | grep -q '^success *$' && printf '%s\n' "$pane" | grep -q '^EXIT=0$'; r=$?; expect "spinner lines stay, exit 0" $r
 fi
 finish
