@@ -13,17 +13,17 @@ typedef struct shift_job {
     model *m;
     int seq, keep, discard, n_used;
     float *cos_t, *sin_t; /* n_rot/2: the rotation by -discard */
+    float *cos_swa, *sin_swa; /* the same for sliding layers with their own rope (Gemma 3) */
 } shift_job;
 
 /* The rotation by `delta` positions, computed in double: it is applied
- * once per shift, so its own rounding should not add to the cache's. */
-static void shift_tables(const model *m, int delta, float *c, float *s) {
-    const model_hparams *hp = &m->hp;
-    int half = hp->n_rot / 2;
+ * once per shift, so its own rounding should not add to the cache's. The
+ * layer's own angles (model_rope_freq) cover rope bases per layer type,
+ * frequency factors and YaRN. */
+static void shift_tables(const model *m, int delta, bool swa, float *c, float *s) {
+    int half = m->hp.n_rot / 2;
     for (int i = 0; i < half; i++) {
-        double ff = m->rope_freqs ? m->rope_freqs[i] : 1.0;
-        double inv = pow(hp->rope_base, -2.0 * i / hp->n_rot);
-        double th = (double)delta * inv / ff / hp->rope_scale;
+        double th = (double)delta * model_rope_freq(m, swa, i);
         c[i] = (float)cos(th);
         s[i] = (float)sin(th);
     }
@@ -56,9 +56,10 @@ static void task_shift(void *ctx, int ith, int nth) {
     int kv_dim = hp->n_head_kv * hp->head_dim, from = j->keep + j->discard, n_move = j->n_used - from;
     float *row = oc_malloc((size_t)kv_dim * sizeof(float));
     for (int il = ith; il < hp->n_layer; il += nth) {
+        bool own = m->layers[il].swa && m->s.rope_cos_swa;
         for (int p = from; p < j->n_used; p++) {
             tr->to_float(row_at(m, m->kv.k, il, j->seq, p), row, kv_dim);
-            rotate_row(hp, row, j->cos_t, j->sin_t);
+            rotate_row(hp, row, own ? j->cos_swa : j->cos_t, own ? j->sin_swa : j->sin_t);
             tr->from_float(row, row_at(m, m->kv.k, il, j->seq, p - j->discard), kv_dim);
         }
         memmove(row_at(m, m->kv.v, il, j->seq, j->keep), row_at(m, m->kv.v, il, j->seq, from),
@@ -73,10 +74,11 @@ int model_kv_shift(model *m, int seq, int keep, int discard, int n_used, oc_erro
         n_used > m->params.n_ctx)
         return oc_fail(err, "invalid context shift (keep %d, discard %d, used %d)", keep, discard, n_used);
     int half = m->hp.n_rot / 2;
-    float *tables = oc_malloc((size_t)(2 * half + 1) * sizeof(float));
+    float *tables = oc_malloc((size_t)(4 * half + 1) * sizeof(float));
     shift_job j = {.m = m, .seq = seq, .keep = keep, .discard = discard, .n_used = n_used,
-                   .cos_t = tables, .sin_t = tables + half};
-    shift_tables(m, -discard, j.cos_t, j.sin_t);
+                   .cos_t = tables, .sin_t = tables + half, .cos_swa = tables + 2 * half, .sin_swa = tables + 3 * half};
+    shift_tables(m, -discard, false, j.cos_t, j.sin_t);
+    shift_tables(m, -discard, true, j.cos_swa, j.sin_swa);
     tensor_pool_run(m->pool, task_shift, &j);
     free(tables);
     return 0;

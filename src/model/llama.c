@@ -105,6 +105,21 @@ static void rope_table(const model *m, const model_batch *b, float base, float s
     }
 }
 
+/* Angle per position of rotation pair i in a sliding (swa) or other
+ * layer, in double: the rotation rope_table applies, for re-rotating
+ * cached keys by a whole shift at once (kv_shift.c). */
+double model_rope_freq(const model *m, bool swa, int i) {
+    const model_hparams *hp = &m->hp;
+    bool own = swa && m->s.rope_cos_swa;
+    double base = own ? hp->rope_base_swa : hp->rope_base, scale = own ? hp->rope_scale_swa : hp->rope_scale;
+    double ff = m->rope_freqs ? m->rope_freqs[i] : 1.0;
+    double extrap = pow(base, -2.0 * i / hp->n_rot) / ff, interp = extrap / scale;
+    if (!hp->rope_yarn) return interp;
+    float y = ((float)i - hp->yarn_corr[0]) / fmaxf(0.001f, hp->yarn_corr[1] - hp->yarn_corr[0]);
+    double ramp = 1 - fmin(1, fmax(0, y));
+    return interp * (1 - ramp) + extrap * ramp;
+}
+
 /* Sliding layers of Gemma 3 rotate with their own base: a second table. */
 static void rope_tables(model *m, const model_batch *b) {
     const model_hparams *hp = &m->hp;

@@ -136,6 +136,8 @@ int model_write_quantized(gguf_file *f, const enum tensor_type *types, int file_
 
 /* The forward pass of a validated batch. */
 void model_llama_decode(model *m, const model_batch *b, float *logits);
+/* Rotation angle per position of pair i (llama.c), for the context shift. */
+double model_rope_freq(const model *m, bool swa, int i);
 /* The same layers as an encoder (embeddinggemma): bidirectional attention
  * within each run, final norm, pooling, dense projections. */
 void model_llama_embed(model *m, const model_batch *b, float *out);

@@ -230,6 +230,66 @@ static void check_broken(const char *file, const char *drop, const char *key, ui
     unlink(dst);
 }
 
+/* A one-layer copy of a family model (blk.0 only; key set to value when
+ * given), written to dst. */
+static int one_layer_copy(const char *file, const char *dst, const char *key, uint32_t value) {
+    char src[256], block[64];
+    snprintf(src, sizeof src, "tests/data/models/%s", file);
+    oc_error err;
+    gguf_file *f = gguf_open(src, &err);
+    if (!f) return -1;
+    char *arch = gguf_get_string(f, "general.architecture");
+    snprintf(block, sizeof block, "%s.block_count", arch ? arch : "");
+    free(arch);
+    gguf_writer *w = gguf_writer_new();
+    for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_set_value(w, f->kv[i].key, &f->kv[i].value);
+    gguf_writer_set_u32(w, block, 1);
+    if (key) gguf_writer_set_u32(w, key, value);
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (strncmp(t->name, "blk.", 4) != 0 || strncmp(t->name, "blk.0.", 6) == 0)
+            gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, t->nbytes, NULL);
+    }
+    int rc = gguf_writer_write_file(w, dst, &err);
+    gguf_writer_free(w);
+    gguf_close(f);
+    return rc;
+}
+
+/* Context shift with the families' rope (Gemma 3's own base and scale per
+ * layer type, YaRN, long-rope factors): in a one-layer model a key depends
+ * only on its token and position, so shifting the cache must give what
+ * evaluating the kept tokens afresh gives (as test_model_synth checks for
+ * llama). */
+static void check_shift(const char *file, const char *key, uint32_t value, const char *what) {
+    enum { KEEP = 4, DISCARD = 11, USED = 30 };
+    char dst[] = "/tmp/ollama-shift-XXXXXX";
+    close(mkstemp(dst));
+    CHECK(one_layer_copy(file, dst, key, value) == 0);
+    model_params p = model_default_params();
+    p.n_threads = 1, p.kv_type = TENSOR_F32, p.n_ctx = 64;
+    oc_error err;
+    model *a = model_load(dst, &p, &err), *b = model_load(dst, &p, &err);
+    CHECK_MSG(a && b, "%s: %s", what, err.msg);
+    int32_t tok[USED + 1], kept[USED];
+    for (int i = 0; i <= USED; i++) tok[i] = (int32_t)(1 + (i * 37) % 500);
+    memcpy(kept, tok, KEEP * sizeof(int32_t));
+    memcpy(kept + KEEP, tok + KEEP + DISCARD, (USED - KEEP - DISCARD) * sizeof(int32_t));
+    static float la[4096], lb[4096];
+    bool ok = a && b && model_eval(a, tok, USED, 0, NULL, &err) == 0 && model_kv_shift(a, 0, KEEP, DISCARD, USED, &err) == 0 &&
+              model_eval(b, kept, USED - DISCARD, 0, NULL, &err) == 0 &&
+              model_eval(a, &tok[USED], 1, USED - DISCARD, la, &err) == 0 &&
+              model_eval(b, &tok[USED], 1, USED - DISCARD, lb, &err) == 0;
+    CHECK_MSG(ok, "%s: %s", what, err.msg);
+    double d = 0;
+    for (int i = 0; ok && i < model_hparams_of(a)->n_vocab; i++) d = fmax(d, fabs(la[i] - lb[i]));
+    CHECK_MSG(ok && d < 1e-4, "%s: shifted cache differs by %g", what, d);
+    printf("context shift, %s: logits max |diff| %.2e\n", what, d);
+    model_free(a);
+    model_free(b);
+    unlink(dst);
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++) check_family(FAMILIES[i], NULL);
     check_embedding("gemma-embedding.gguf");
@@ -242,6 +302,11 @@ int main(void) {
     free(pre);
     model_free(m);
     check_embedding("embeddinggemma-ollama.gguf");
+    check_shift("gemma3.gguf", NULL, 0, "gemma3 sliding layer (own rope base)");
+    check_shift("gemma3.gguf", "gemma3.attention.sliding_window_pattern", 1, "gemma3 global layer (linear scaling)");
+    check_shift("gpt-oss.gguf", NULL, 0, "gpt-oss (YaRN)");
+    check_shift("phi3.gguf", NULL, 0, "phi3 (long-rope factors)");
+    check_shift("qwen3.gguf", NULL, 0, "qwen3 (q/k norms)");
     check_broken("qwen3.gguf", "blk.1.attn_k_norm.weight", NULL, 0, "missing tensor 'blk.1.attn_k_norm.weight'");
     check_broken("gpt-oss.gguf", "blk.0.attn_sinks.weight", NULL, 0, "missing tensor 'blk.0.attn_sinks.weight'");
     check_broken("gptoss-ollama.gguf", "blk.0.ffn_up_exps.weight", NULL, 0, "missing tensor 'blk.0.ffn_up_exps.weight'");
