@@ -173,7 +173,12 @@ static void run(model *m, in *s) {
         model_batch b = {.n = n, .tokens = tok, .pos = pos, .seq = seq};
         (void)model_embed(m, &b, out, &err);
     } else if (model_eval(m, tok, n, 0, out, &err) == 0) {
-        for (int i = 0; i < 4 && n + i < model_n_ctx(m); i++) (void)model_eval(m, &tok[i], 1, n + i, out, &err);
+        int used = n;
+        for (int i = 0; i < 4 && n + i < model_n_ctx(m); i++)
+            if (model_eval(m, &tok[i], 1, n + i, out, &err) == 0) used = n + i + 1;
+        /* A context shift (any values: bad ones must be refused), then one more token. */
+        int keep = (int)take(s, 4), discard = (int)take(s, 8);
+        if (model_kv_shift(m, 0, keep, discard, used, &err) == 0) (void)model_eval(m, tok, 1, used - discard, out, &err);
     }
     free(out);
 }
