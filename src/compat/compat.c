@@ -182,36 +182,41 @@ static void respond_foreign_error(server_response *res, compat_kind kind, int st
     oc_buf_free(&b);
 }
 
+/* The native body for req in *native (NULL: the native route reads none);
+ * -1 with the message of a 400 when the foreign request is refused. */
+static int translate(server_request *req, const compat_route *r, compat_state *st, json_t **native, oc_error *err) {
+    *native = NULL;
+    if (r->tr) {
+        json_t *in = NULL;
+        if (server_request_decode_json(req, &in, err) < 0) return -1;
+        *native = r->tr(in, st, err);
+        json_decref(in);
+        return *native ? 0 : -1;
+    }
+    if (r->kind == COMPAT_TRANSCRIBE) {
+        size_t len;
+        const char *body = server_request_body(req, &len);
+        *native = compat_transcription_request(server_request_header(req, "Content-Type"), body, len, st, err);
+        return *native ? 0 : -1;
+    }
+    if (r->kind == COMPAT_RETRIEVE) {
+        const char *m = server_request_param(req, "model");
+        snprintf(st->model, sizeof st->model, "%s", m ? m : "");
+        *native = json_pack("{s:s}", "model", st->model);
+    }
+    return 0;
+}
+
 static void handle(server_request *req, server_response *res, void *ctx) {
     const compat_route *r = ctx;
     compat_state *st = oc_calloc(1, sizeof *st);
     st->kind = r->kind;
-    json_t *native = NULL;
+    json_t *native;
     oc_error err;
-    if (r->tr) {
-        json_t *in = NULL;
-        if (server_request_decode_json(req, &in, &err) == 0) {
-            native = r->tr(in, st, &err);
-            json_decref(in);
-        }
-        if (!native) {
-            respond_foreign_error(res, r->kind, 400, err.msg);
-            compat_state_free(st);
-            return;
-        }
-    } else if (r->kind == COMPAT_TRANSCRIBE) {
-        size_t len;
-        const char *body = server_request_body(req, &len);
-        native = compat_transcription_request(server_request_header(req, "Content-Type"), body, len, st, &err);
-        if (!native) {
-            respond_foreign_error(res, r->kind, 400, err.msg);
-            compat_state_free(st);
-            return;
-        }
-    } else if (r->kind == COMPAT_RETRIEVE) {
-        const char *m = server_request_param(req, "model");
-        snprintf(st->model, sizeof st->model, "%s", m ? m : "");
-        native = json_pack("{s:s}", "model", st->model);
+    if (translate(req, r, st, &native, &err) < 0) {
+        respond_foreign_error(res, r->kind, 400, err.msg);
+        compat_state_free(st);
+        return;
     }
     if (r->kind == COMPAT_MESSAGES) relax_thinking(req, native);
     if (native) server_request_set_json(req, native);
