@@ -5,6 +5,8 @@
  * (cli.md §12.4). */
 #include <histedit.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +42,74 @@ static unsigned char on_ctrl_c(EditLine *el, int ch) {
     (void)el, (void)ch;
     g_line_interrupted = 1;
     return CC_NEWLINE;
+}
+
+/* The editor for Ctrl-G: OLLAMA_EDITOR, VISUAL, EDITOR, else vi. */
+static const char *editor_name(void) {
+    const char *vars[] = {"OLLAMA_EDITOR", "VISUAL", "EDITOR"};
+    for (int i = 0; i < 3; i++)
+        if (getenv(vars[i]) && *getenv(vars[i])) return getenv(vars[i]);
+    return "vi";
+}
+
+/* Whether the editor's program (its first word) can be run. */
+static bool editor_exists(const char *ed) {
+    char prog[1024];
+    snprintf(prog, sizeof prog, "%.*s", (int)strcspn(ed, " \t"), ed);
+    if (strchr(prog, '/')) return access(prog, X_OK) == 0;
+    const char *path = getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        char full[2048];
+        snprintf(full, sizeof full, "%.*s/%s", (int)n, p, prog);
+        if (access(full, X_OK) == 0) return true;
+        p += n + (p[n] == ':');
+    }
+    return false;
+}
+
+/* Runs the editor on path with the terminal in its normal mode. */
+static void run_editor(EditLine *el, const char *ed, const char *path) {
+    el_set(el, EL_PREP_TERM, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("OLLAMA_EDIT_CMD", ed, 1);
+        execl("/bin/sh", "sh", "-c", "exec $OLLAMA_EDIT_CMD \"$1\"", "sh", path, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    if (pid > 0) waitpid(pid, &st, 0);
+    el_set(el, EL_PREP_TERM, 1);
+}
+
+/* Ctrl-G: the current line goes through the editor and comes back. */
+static unsigned char on_ctrl_g(EditLine *el, int ch) {
+    (void)ch;
+    const char *ed = editor_name();
+    if (!editor_exists(ed)) {
+        fprintf(stderr, "\nerror: editor \"%s\" not found, set OLLAMA_EDITOR to the path of your preferred editor\n",
+                ed);
+        return CC_REDISPLAY;
+    }
+    const LineInfo *li = el_line(el);
+    char path[] = "/tmp/ollama-prompt-XXXXXX.txt";
+    int fd = mkstemps(path, 4);
+    if (fd < 0) return CC_ERROR;
+    size_t len = (size_t)(li->lastchar - li->buffer);
+    bool ok = write(fd, li->buffer, len) == (ssize_t)len;
+    close(fd);
+    if (ok) run_editor(el, ed, path);
+    size_t n = 0;
+    char *text = ok ? oc_read_file(path, &n, NULL) : NULL;
+    unlink(path);
+    if (!text) return CC_REDISPLAY;
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r')) text[--n] = 0;
+    li = el_line(el);
+    el_cursor(el, (int)(li->lastchar - li->cursor));
+    el_deletestr(el, (int)(li->lastchar - li->buffer));
+    el_insertstr(el, text);
+    free(text);
+    return CC_REDISPLAY;
 }
 
 static void help_block(const char *title, int col, const char *const *rows) {
@@ -531,12 +601,14 @@ static void editline_setup(repl *r) {
     el_set(r->el, EL_HIST, history, r->hist);
     el_set(r->el, EL_ADDFN, "ollama-interrupt", "drop the line", on_ctrl_c);
     el_set(r->el, EL_BIND, "^C", "ollama-interrupt", NULL);
+    el_set(r->el, EL_ADDFN, "ollama-editor", "edit the line in an editor", on_ctrl_g);
+    el_set(r->el, EL_BIND, "^G", "ollama-editor", NULL);
     el_set(r->el, EL_SETTY, "-d", "-isig", NULL);
     el_source(r->el, NULL);
 }
 
 static void add_history(repl *r, const char *line) {
-    if (!r->history_on || !*line) return;
+    if (!r->history_on || !*line || strchr(line, '\n')) return; /* the file is one entry a line */
     HistEvent ev;
     history(r->hist, &ev, H_ENTER, line);
     if (*r->hist_path) history_save(r);

@@ -16,6 +16,9 @@ trap '$T kill-server 2>/dev/null; cleanup' EXIT
 printf 'FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict 6\nSYSTEM You tell stories.\n' \
   "$(realpath models/stories260K.gguf)" >"$TMP/Modelfile"
 "$bin" create demo -f "$TMP/Modelfile" 2>/dev/null
+# The Ctrl-G editor: appends to what was typed.
+printf '#!/bin/sh\nprintf " upon a time" >>"$1"\n' >"$TMP/editor"
+chmod +x "$TMP/editor"
 
 pane() { $T capture-pane -p -S -2000 -t "$1"; }
 # wait_for SESSION REGEX: polls the pane (10 s at most).
@@ -25,8 +28,8 @@ wait_for() {
 }
 # say SESSION LINE REGEX: types the line, Enter, waits for the regex.
 say() { $T send-keys -t "$1" -l -- "$2"; $T send-keys -t "$1" Enter; wait_for "$1" "$3"; }
-start() { # start NAME WIDTH MODEL
-  $T new-session -d -s "$1" -x "$2" -y 50 "env HOME=$HOME OLLAMA_HOST=$OLLAMA_HOST $bin run $3; echo EXIT=\$?; sleep 60"
+start() { # start NAME WIDTH MODEL [EDITOR]
+  $T new-session -d -s "$1" -x "$2" -y 50 "env HOME=$HOME OLLAMA_HOST=$OLLAMA_HOST OLLAMA_EDITOR=${4:-$TMP/editor} $bin run $3; echo EXIT=\$?; sleep 60"
   wait_for "$1" '^>>>'
 }
 
@@ -80,6 +83,11 @@ $T send-keys -t s Up; sleep 0.5
 [ "$(pane s | grep -v '^$' | tail -1)" = ">>> /clear" ]; r=$?; expect "Up recalls the last line: $(pane s | grep -v '^$' | tail -1)" $r
 $T send-keys -t s C-u
 
+# Ctrl-G edits the line in $OLLAMA_EDITOR.
+$T send-keys -t s -l "Once"; $T send-keys -t s C-g; sleep 0.5
+[ "$(pane s | grep -v '^$' | tail -1)" = ">>> Once upon a time" ]; r=$?; expect "Ctrl-G edits the line: $(pane s | grep -v '^$' | tail -1)" $r
+$T send-keys -t s C-u
+
 # Ctrl-C in the middle of an endless reply stops it, not the program.
 say s "/set parameter num_predict -1" "^Set parameter 'num_predict' to '-1'$"
 $T send-keys -t s -l "Once upon a time"; $T send-keys -t s Enter; sleep 1.5
@@ -100,6 +108,12 @@ start s2 100 mymodel; r=$?; expect "second session" $r
 pane s2 | grep -q "^>>> Hi$"; r=$?; expect "saved messages are shown" $r
 $T send-keys -t s2 C-d
 wait_for s2 "^EXIT=0$"; r=$?; expect "Ctrl-D exits 0" $r
+
+# A missing editor is named.
+start e 140 demo /nonexistent/editor
+$T send-keys -t e C-g
+wait_for e '^error: editor "/nonexistent/editor" not found, set OLLAMA_EDITOR to the path of your preferred editor$'; r=$?; expect "missing editor" $r
+$T send-keys -t e C-d
 
 # Word wrap at the terminal width (60): no line reaches the margin.
 start w 60 demo
