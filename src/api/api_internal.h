@@ -31,7 +31,8 @@ typedef struct api_model {
 } api_model;
 
 /* Parses and loads `name`; on failure answers res with the given texts
- * (not_found_fmt gets the requested name) and returns -1. */
+ * (not_found_fmt gets the requested name; NULL: "model '<short display
+ * form>' not found", as show answers) and returns -1. */
 int api_model_open(api_ctx *ctx, const char *name, api_model *out, server_response *res,
                    int empty_status, const char *empty_msg, const char *not_found_fmt);
 void api_model_close(api_model *m);

@@ -80,7 +80,10 @@ int api_model_open(api_ctx *ctx, const char *name, api_model *out, server_respon
     }
     store_name_fold_existing(ctx->st, &n);
     if (store_model_load(ctx->st, &n, &out->m, &err) != 0) {
-        server_respond_error(res, 404, not_found_fmt, out->requested);
+        char shown[STORE_NAME_BUF];
+        store_name_display(&n, shown, sizeof shown);
+        if (not_found_fmt) server_respond_error(res, 404, not_found_fmt, out->requested);
+        else server_respond_error(res, 404, "model '%s' not found", shown);
         return -1;
     }
     store_name_display(&out->m.name, out->display, sizeof out->display);

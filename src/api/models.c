@@ -129,7 +129,7 @@ void api_handle_show(server_request *req, server_response *res, void *ctx) {
     const char *name = json_string_value(json_object_get(body, "model"));
     if (!name || !*name) name = json_string_value(json_object_get(body, "name"));
     api_model am;
-    if (api_model_open(ctx, name, &am, res, 400, "model is required", "model '%s' not found")) return;
+    if (api_model_open(ctx, name, &am, res, 400, "model is required", NULL)) return;
     const store_model *m = &am.m;
     json_t *o = json_object(), *params = m->params ? json_deep_copy(m->params) : json_object();
     json_object_update(params, json_object_get(body, "options"));

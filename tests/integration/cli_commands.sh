@@ -74,7 +74,7 @@ cli show demo --modelfile
 cli show demo --system --license
 [ "$RC" = 1 ] && [ "$ERR" = "Error: only one of '--license', '--modelfile', '--parameters', '--system', or '--template' can be specified" ]; r=$?; expect "show two flags: $ERR" $r
 cli show nope
-[ "$RC" = 1 ] && [ "$ERR" = "Error: model 'nope' not found" ]; r=$?; expect "show unknown model: $ERR" $r
+[ "$RC" = 1 ] && [ "$ERR" = "Error: model 'nope:latest' not found" ]; r=$?; expect "show unknown model: $ERR" $r
 cli show
 [ "$RC" = 1 ] && [ "$ERR" = "Error: accepts 1 arg(s), received 0" ]; r=$?; expect "show without args: $ERR" $r
 cli show demo -v
