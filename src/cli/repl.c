@@ -30,11 +30,12 @@ typedef struct repl {
 } repl;
 
 static volatile sig_atomic_t g_line_interrupted;
+static int g_pasting; /* inside a bracketed paste */
 static int g_ml_state; /* for the prompt function */
 
 static char *prompt_fn(EditLine *el) {
     (void)el;
-    return g_ml_state != ML_NONE ? "... " : ">>> ";
+    return g_ml_state != ML_NONE || g_pasting ? "... " : ">>> ";
 }
 
 /* Ctrl-C at the prompt arrives as a key (ISIG is off while editing). */
@@ -42,6 +43,20 @@ static unsigned char on_ctrl_c(EditLine *el, int ch) {
     (void)el, (void)ch;
     g_line_interrupted = 1;
     return CC_NEWLINE;
+}
+
+/* Bracketed paste (ESC[200~ ... ESC[201~): pasted lines are gathered
+ * into one message instead of each being sent. */
+static unsigned char on_paste_start(EditLine *el, int ch) {
+    (void)el, (void)ch;
+    g_pasting = 1;
+    return CC_NORM;
+}
+
+static unsigned char on_paste_end(EditLine *el, int ch) {
+    (void)el, (void)ch;
+    g_pasting = 0;
+    return CC_NORM;
 }
 
 /* The editor for Ctrl-G: OLLAMA_EDITOR, VISUAL, EDITOR, else vi. */
@@ -603,6 +618,10 @@ static void editline_setup(repl *r) {
     el_set(r->el, EL_BIND, "^C", "ollama-interrupt", NULL);
     el_set(r->el, EL_ADDFN, "ollama-editor", "edit the line in an editor", on_ctrl_g);
     el_set(r->el, EL_BIND, "^G", "ollama-editor", NULL);
+    el_set(r->el, EL_ADDFN, "ollama-paste-start", "bracketed paste begins", on_paste_start);
+    el_set(r->el, EL_BIND, "\033[200~", "ollama-paste-start", NULL);
+    el_set(r->el, EL_ADDFN, "ollama-paste-end", "bracketed paste ends", on_paste_end);
+    el_set(r->el, EL_BIND, "\033[201~", "ollama-paste-end", NULL);
     el_set(r->el, EL_SETTY, "-d", "-isig", NULL);
     el_source(r->el, NULL);
 }
@@ -621,6 +640,8 @@ int repl_run(client *c, run_opts *o) {
     print_history(&r, o->show);
     history_setup(&r);
     editline_setup(&r);
+    oc_buf pasted = {0};
+    fputs("\033[?2004h", stdout); /* bracketed paste on */
     int rc = 0;
     for (;;) {
         g_ml_state = r.ml;
@@ -629,7 +650,9 @@ int repl_run(client *c, run_opts *o) {
         const char *got = el_gets(r.el, &count);
         if (g_line_interrupted) {
             r.ml = ML_NONE;
+            g_pasting = 0;
             oc_buf_clear(&r.block);
+            oc_buf_clear(&pasted);
             printf("\nUse Ctrl + d or /bye to exit.\n");
             continue;
         }
@@ -640,6 +663,17 @@ int repl_run(client *c, run_opts *o) {
         char *line = oc_strdup(got);
         size_t len = strlen(line);
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (g_pasting) { /* a newline inside a paste: keep gathering */
+            oc_buf_printf(&pasted, "%s\n", line);
+            free(line);
+            continue;
+        }
+        if (pasted.len) {
+            oc_buf_puts(&pasted, line);
+            free(line);
+            line = oc_strdup(pasted.data);
+            oc_buf_clear(&pasted);
+        }
         add_history(&r, line);
         /* Leading/trailing spaces matter only inside a block. */
         char *s = line;
@@ -654,6 +688,9 @@ int repl_run(client *c, run_opts *o) {
             break;
         }
     }
+    fputs("\033[?2004l", stdout);
+    fflush(stdout);
+    oc_buf_free(&pasted);
     el_end(r.el);
     history_end(r.hist);
     json_decref(r.messages);

@@ -95,12 +95,17 @@ $T send-keys -t s C-c; sleep 0.5
 say s "/set parameter num_predict 6" "^Set parameter 'num_predict' to '6'$"; r=$?; expect "Ctrl-C stops the reply and the session goes on" $r
 ! pane s | grep -q "^EXIT="; r=$?; expect "still running after Ctrl-C" $r
 
+# A bracketed paste of two lines is one message.
+$T set-buffer -b p $'line one\nline two'
+$T paste-buffer -p -b p -t s; sleep 0.3; $T send-keys -t s Enter; sleep 1
 $T send-keys -t s -l "Hi"; $T send-keys -t s Enter; sleep 1 # a message for /save to keep
 say s "/save mymodel" "^Created new model 'mymodel'$"; r=$?; expect "/save" $r
 say s "/save bad/name/x/y" "^error: The model name 'bad/name/x/y' is invalid$"; r=$?; expect "/save invalid name" $r
 say s "/bye" "^EXIT=0$"; r=$?; expect "/bye leaves with 0" $r
 "$bin" list | grep -qE '^mymodel:latest +'; r=$?; expect "list shows the saved model" $r
 [ "$("$bin" show mymodel --system)" = "Be brief." ]; r=$?; expect "saved model keeps the session's system" $r
+msgs=$(curl -s "$BASE/api/show" -d '{"model":"mymodel"}' | python3 -c "import json,sys; print(json.dumps([m['content'] for m in json.load(sys.stdin)['messages'] if m['role']=='user']))")
+[ "$msgs" = '["line one\nline two", "Hi"]' ]; r=$?; expect "pasted lines were one message: $msgs" $r
 grep -qx "/save mymodel" "$HOME/.ollama/history" && grep -qx "/show info" "$HOME/.ollama/history"; r=$?; expect "history file" $r
 
 # A saved session replays its messages; Ctrl-D leaves with status 0.
