@@ -121,14 +121,14 @@ double model_rope_freq(const model *m, bool swa, int i) {
 }
 
 /* Sliding layers of Gemma 3 rotate with their own base: a second table. */
-static void rope_tables(model *m, const model_batch *b) {
+void model_rope_tables(model *m, const model_batch *b) {
     const model_hparams *hp = &m->hp;
     rope_table(m, b, hp->rope_base, hp->rope_scale, m->s.rope_cos, m->s.rope_sin);
     if (m->s.rope_cos_swa)
         rope_table(m, b, hp->rope_base_swa, hp->rope_scale_swa, m->s.rope_cos_swa, m->s.rope_sin_swa);
 }
 
-static void rope_head(const model_hparams *hp, float *x, const float *c, const float *s) {
+void model_rope_head(const model_hparams *hp, float *x, const float *c, const float *s) {
     int half = hp->n_rot / 2;
     for (int i = 0; i < half; i++) {
         int i0 = hp->rope_neox ? i : 2 * i;
@@ -159,8 +159,8 @@ static void task_rope_store(void *ctx, int ith, int nth) {
         float *q = m->s.q + (size_t)t * q_dim, *k = m->s.k + (size_t)t * kv_dim;
         if (L->q_norm) norm_heads(q, L->q_norm, hp->n_head, hp->head_dim, hp->norm_eps);
         if (L->k_norm) norm_heads(k, L->k_norm, hp->n_head_kv, hp->head_dim, hp->norm_eps);
-        for (int h = 0; h < hp->n_head; h++) rope_head(hp, q + h * hp->head_dim, c, s);
-        for (int h = 0; h < hp->n_head_kv; h++) rope_head(hp, k + h * hp->head_dim, c, s);
+        for (int h = 0; h < hp->n_head; h++) model_rope_head(hp, q + h * hp->head_dim, c, s);
+        for (int h = 0; h < hp->n_head_kv; h++) model_rope_head(hp, k + h * hp->head_dim, c, s);
         if (p->bidir) continue;
         size_t row = kv_row(m, p->il, p->b->seq[t], p->b->pos[t]);
         store(k, m->kv.k + row, kv_dim);
@@ -392,7 +392,7 @@ void model_llama_decode(model *m, const model_batch *b, float *logits) {
     pass p = {.m = m, .b = b, .n = b->n, .runs = m->s.runs};
     p.n_runs = split_runs(b, p.runs);
     embed(m, b->tokens, b->n);
-    rope_tables(m, b);
+    model_rope_tables(m, b);
     for (int il = 0; il < hp->n_layer; il++) {
         p.il = il;
         attention_block(m, &p);
@@ -418,7 +418,7 @@ void model_llama_embed(model *m, const model_batch *b, float *out) {
     pass p = {.m = m, .b = b, .n = b->n, .runs = m->s.runs, .bidir = true};
     p.n_runs = split_runs(b, p.runs);
     embed(m, b->tokens, b->n);
-    rope_tables(m, b);
+    model_rope_tables(m, b);
     for (int il = 0; il < hp->n_layer; il++) {
         p.il = il;
         attention_block(m, &p);

@@ -31,7 +31,7 @@ static int read_hparams(model *m, oc_error *err) {
     snprintf(hp->arch, sizeof hp->arch, "%s", arch);
     free(arch);
     model_compat_detect(m);
-    bool bert = strcmp(hp->arch, "bert") == 0;
+    bool bert = model_is_bert(hp->arch);
     hp->encoder = bert || strcmp(hp->arch, "gemma-embedding") == 0;
     if (!bert && !model_arch_supported(hp->arch))
         return oc_fail(err, "unsupported model architecture '%s'", hp->arch);
@@ -151,7 +151,7 @@ static int bind_layer(model *m, int il, oc_error *err) {
 
 static int bind_tensors(model *m, oc_error *err) {
     const model_hparams *hp = &m->hp;
-    if (strcmp(hp->arch, "bert") == 0) return model_bert_bind(m, err);
+    if (model_is_bert(hp->arch)) return model_bert_bind(m, err);
     if (model_bind_weight(m, &m->tok_embd, "token_embd.weight", hp->n_embd, hp->n_vocab, false, err) ||
         model_bind_vector(m, &m->output_norm, "output_norm.weight", hp->n_embd, false, err) ||
         model_bind_weight(m, &m->output, "output.weight", hp->n_embd, hp->n_vocab, true, err) ||
@@ -371,7 +371,7 @@ int model_decode(model *m, const model_batch *b, float *logits, oc_error *err) {
 int model_embed(model *m, const model_batch *b, float *out, oc_error *err) {
     if (!m->hp.encoder) return oc_fail(err, "this model does not produce embeddings");
     if (check_batch(m, b, err)) return -1;
-    if (strcmp(m->hp.arch, "bert") == 0) model_bert_embed(m, b, out);
+    if (model_is_bert(m->hp.arch)) model_bert_embed(m, b, out);
     else model_llama_embed(m, b, out);
     return 0;
 }

@@ -2,7 +2,7 @@
  * Owns: hyper-parameters from metadata, tensor binding by name, the forward
  * function of each architecture family (llama: Llama 2/3, Mistral,
  * TinyLlama, Mixtral; qwen2, qwen3, qwen3moe; gemma, gemma2, gemma3; phi3;
- * gpt-oss; encoders for embeddings: bert, gemma-embedding), the KV cache
+ * gpt-oss; encoders for embeddings: bert, nomic-bert, gemma-embedding), the KV cache
  * (F32, F16 or Q8_0; sliding-window layers keep the full context) and the
  * scratch buffers, all allocated once at load. The llama architecture
  * ignores "llama.attention.sliding_window", as llama.cpp does. */

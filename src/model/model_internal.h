@@ -88,7 +88,7 @@ struct model {
     float *output_norm;
     float *rope_freqs;    /* llama3 frequency factors, n_rot/2, or NULL */
     float *rope_short, *rope_long; /* phi3 factors before one becomes rope_freqs */
-    float *pos_embd, *type_embd, *embd_norm, *embd_norm_b; /* bert */
+    float *pos_embd, *type_embd, *embd_norm, *embd_norm_b; /* bert (pos_embd NULL: nomic-bert) */
     layer *layers;
     kv_cache kv;
     scratch s;
@@ -105,6 +105,8 @@ const gguf_tensor *model_find_tensor(const model *m, const char *name);
 int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err);
 int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err);
 int model_bert_bind(model *m, oc_error *err);
+/* bert.c: whether arch is one of the BERT encoders ("bert", "nomic-bert"). */
+bool model_is_bert(const char *arch);
 
 /* arch.c: which architectures load, their family hyper-parameters and the
  * tensors beyond the llama set. */
@@ -136,6 +138,9 @@ int model_write_quantized(gguf_file *f, const enum tensor_type *types, int file_
 
 /* The forward pass of a validated batch. */
 void model_llama_decode(model *m, const model_batch *b, float *logits);
+/* llama.c: the cos/sin tables of b's positions, and one head's rotation. */
+void model_rope_tables(model *m, const model_batch *b);
+void model_rope_head(const model_hparams *hp, float *x, const float *c, const float *s);
 /* Rotation angle per position of pair i (llama.c), for the context shift. */
 double model_rope_freq(const model *m, bool swa, int i);
 /* The same layers as an encoder (embeddinggemma): bidirectional attention
