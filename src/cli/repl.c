@@ -4,6 +4,7 @@
  * /?), Ctrl-C to drop a line or stop a reply, Ctrl-D to leave
  * (cli.md §12.4). */
 #include <histedit.h>
+#include <wchar.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -461,8 +462,8 @@ static void cmd_save(repl *r, const char *line) {
     else if (store_name_parse(w[1], &sn, NULL) != 0) printf("error: The model name '%s' is invalid\n", w[1]);
     else {
         json_t *msgs = json_array();
-        json_array_extend(msgs, json_object_get(r->o->show, "messages") ? json_object_get(r->o->show, "messages")
-                                                                          : json_array());
+        json_t *stored = json_object_get(r->o->show, "messages");
+        if (json_is_array(stored)) json_array_extend(msgs, stored);
         json_array_extend(msgs, r->messages);
         json_t *req = json_pack("{s:s,s:s,s:o}", "model", w[1], "from", save_base(r), "messages", msgs);
         if (r->system) json_object_set_new(req, "system", json_string(r->system));
@@ -614,13 +615,15 @@ static void editline_setup(repl *r) {
     el_set(r->el, EL_EDITOR, "emacs");
     el_set(r->el, EL_PROMPT, prompt_fn);
     el_set(r->el, EL_HIST, history, r->hist);
-    el_set(r->el, EL_ADDFN, "ollama-interrupt", "drop the line", on_ctrl_c);
+    /* el_wset for EL_ADDFN: the narrow el_set copies the names and never
+     * frees them. */
+    el_wset(r->el, EL_ADDFN, L"ollama-interrupt", L"drop the line", on_ctrl_c);
     el_set(r->el, EL_BIND, "^C", "ollama-interrupt", NULL);
-    el_set(r->el, EL_ADDFN, "ollama-editor", "edit the line in an editor", on_ctrl_g);
+    el_wset(r->el, EL_ADDFN, L"ollama-editor", L"edit the line in an editor", on_ctrl_g);
     el_set(r->el, EL_BIND, "^G", "ollama-editor", NULL);
-    el_set(r->el, EL_ADDFN, "ollama-paste-start", "bracketed paste begins", on_paste_start);
+    el_wset(r->el, EL_ADDFN, L"ollama-paste-start", L"bracketed paste begins", on_paste_start);
     el_set(r->el, EL_BIND, "\033[200~", "ollama-paste-start", NULL);
-    el_set(r->el, EL_ADDFN, "ollama-paste-end", "bracketed paste ends", on_paste_end);
+    el_wset(r->el, EL_ADDFN, L"ollama-paste-end", L"bracketed paste ends", on_paste_end);
     el_set(r->el, EL_BIND, "\033[201~", "ollama-paste-end", NULL);
     el_set(r->el, EL_SETTY, "-d", "-isig", NULL);
     el_source(r->el, NULL);
