@@ -4,7 +4,8 @@
  * SentencePiece vocab) and with tiny sliding windows (8 tokens) and strong
  * soft-caps, so a 30-token prompt goes through every special path.
  * Deterministic: the same program writes the same bytes.
- * Usage: make_family_models OUT_DIR [DEMO_MODEL.gguf] */
+ * nomic-bert takes the BERT (bge) vocab of ../shared/testdata/vocab.
+ * Usage: make_family_models OUT_DIR [DEMO_MODEL.gguf [BERT_VOCAB.gguf]] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,8 +458,52 @@ static int make_gemma_embedding(gen *g, const gguf_file *demo, const char *dir) 
     return make_gemma_embedding_as(g, demo, dir, false) | make_gemma_embedding_as(g, demo, dir, true);
 }
 
+/* nomic-bert (nomic-embed-text) over the BERT (bge) WordPiece vocab:
+ * LayerNorm post-norm blocks, no position table but NeoX rope (base
+ * 1000), fused qkv, SwiGLU, mean pooling. Layer 0 has a qkv bias and no
+ * output bias, layer 1 the reverse, as both are optional. The 30522-row
+ * embedding table is Q4_0 to keep the file small (both engines read it
+ * through the same dequantization). */
+static int make_nomic_bert(gen *g, const gguf_file *vocab, const char *dir) {
+    rng_state = 112;
+    g->w = gguf_writer_new();
+    g->arch = "nomic-bert";
+    g->n_owned = 0;
+    gguf_writer_set_str(g->w, "general.architecture", "nomic-bert");
+    gguf_writer_set_str(g->w, "general.name", "tiny random test model");
+    for (uint64_t i = 0; i < vocab->n_kv; i++)
+        if (strncmp(vocab->kv[i].key, "tokenizer.", 10) == 0) gguf_writer_set_value(g->w, vocab->kv[i].key, &vocab->kv[i].value);
+    g->n_vocab = (int)gguf_get(vocab, "tokenizer.ggml.tokens")->arr.n;
+    key_u32(g, "context_length", 512);
+    key_u32(g, "embedding_length", E);
+    key_u32(g, "feed_forward_length", FF);
+    key_u32(g, "block_count", 2);
+    key_u32(g, "attention.head_count", HEAD);
+    key_f32(g, "attention.layer_norm_epsilon", 1e-12f);
+    gguf_writer_set_bool(g->w, "nomic-bert.attention.causal", false);
+    key_u32(g, "pooling_type", 1);
+    key_f32(g, "rope.freq_base", 1000.0f);
+    tensor_q(g, "token_embd.weight", E, g->n_vocab, 1, 0.5f, TENSOR_Q4_0);
+    tensor(g, "token_types.weight", E, 2, 1, 0.3f, 0);
+    tensor(g, "token_embd_norm.weight", E, 1, 1, 0.1f, 1);
+    tensor(g, "token_embd_norm.bias", E, 1, 1, 0.1f, 0);
+    for (int il = 0; il < 2; il++) {
+        layer_tensor(g, il, "attn_qkv.weight", E, 3 * E, 1, 0.3f, 0);
+        layer_tensor(g, il, il == 0 ? "attn_qkv.bias" : "attn_output.bias", il == 0 ? 3 * E : E, 1, 1, 0.2f, 0);
+        layer_tensor(g, il, "attn_output.weight", E, E, 1, 0.3f, 0);
+        layer_tensor(g, il, "attn_output_norm.weight", E, 1, 1, 0.1f, 1);
+        layer_tensor(g, il, "attn_output_norm.bias", E, 1, 1, 0.1f, 0);
+        layer_tensor(g, il, "ffn_up.weight", E, FF, 1, 0.3f, 0);
+        layer_tensor(g, il, "ffn_gate.weight", E, FF, 1, 0.3f, 0);
+        layer_tensor(g, il, "ffn_down.weight", FF, E, 1, 0.3f, 0);
+        layer_tensor(g, il, "layer_output_norm.weight", E, 1, 1, 0.1f, 1);
+        layer_tensor(g, il, "layer_output_norm.bias", E, 1, 1, 0.1f, 0);
+    }
+    return finish(g, dir);
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2) return fprintf(stderr, "usage: %s OUT_DIR [DEMO_MODEL.gguf]\n", argv[0]), 2;
+    if (argc < 2) return fprintf(stderr, "usage: %s OUT_DIR [DEMO_MODEL.gguf [BERT_VOCAB.gguf]]\n", argv[0]), 2;
     tensor_init();
     oc_error err;
     gguf_file *demo = gguf_open(argc > 2 ? argv[2] : "models/stories260K.gguf", &err);
@@ -471,5 +516,9 @@ int main(int argc, char **argv) {
     int rc = 0;
     for (size_t i = 0; i < sizeof makers / sizeof makers[0]; i++) rc |= makers[i](&g, demo, argv[1]);
     gguf_close(demo);
+    gguf_file *bert = gguf_open(argc > 3 ? argv[3] : "../shared/testdata/vocab/ggml-vocab-bert-bge.gguf", &err);
+    if (!bert) return fprintf(stderr, "%s\n", err.msg), 1;
+    rc |= make_nomic_bert(&g, bert, argv[1]);
+    gguf_close(bert);
     return rc ? 1 : 0;
 }

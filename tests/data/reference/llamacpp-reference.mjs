@@ -10,7 +10,12 @@
 // logits up to one constant per vector (null where p underflowed to 0).
 //
 // Usage: node llamacpp-reference.mjs MODEL.gguf PROMPT N_GREEDY [N_CTX] > OUT.json
-//        node llamacpp-reference.mjs --embed MODEL.gguf TEXT > OUT.json
+//        node llamacpp-reference.mjs --embed MODEL.gguf TEXT [TEXT...] > OUT.json
+// With --embed and more than one TEXT, also "inputs", "tokens" (each
+// input's tokens as the embedding context evaluated them: for WordPiece
+// vocabs CLS ... SEP), "embeddings_raw" (pooled) and
+// "embeddings_normalized" (the same scaled to unit length here, as Ollama
+// returns them).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -43,6 +48,19 @@ if (embedMode) {
     const ctx = await model.createEmbeddingContext({contextSize: 256, batchSize: 256, threads: 1});
     const e = await ctx.getEmbeddingFor(tokens);
     out.embedding = Array.from(e.vector);
+    const texts = args.slice(1);
+    if (texts.length > 1) {
+        Object.assign(out, {inputs: texts, tokens: [], embeddings_raw: [], embeddings_normalized: []});
+        for (const text of texts) {
+            const evaluated = model.tokenize(text, false);
+            ctx._prepareInput(evaluated); // what getEmbeddingFor adds (node-llama-cpp 3.21.1 internals)
+            const v = Array.from((await ctx.getEmbeddingFor(evaluated)).vector);
+            const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+            out.tokens.push(evaluated);
+            out.embeddings_raw.push(v);
+            out.embeddings_normalized.push(v.map((x) => x / norm));
+        }
+    }
 } else {
     const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
     const ctx = await model.createContext({
