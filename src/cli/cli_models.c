@@ -276,6 +276,24 @@ static void verbose_sections(json_t *show, oc_buf *out) {
     free(keys);
     section(out, "Metadata", &t);
     fmt_table_free(&t);
+    /* Tensors: name, type, shape as Go prints a slice: [64 512]. */
+    fmt_table_init(&t, 4, false);
+    size_t i;
+    json_t *tn;
+    json_array_foreach(json_object_get(show, "tensors"), i, tn) {
+        oc_buf shape = {0};
+        size_t j;
+        json_t *d;
+        oc_buf_puts(&shape, "[");
+        json_array_foreach(json_object_get(tn, "shape"), j, d)
+            oc_buf_printf(&shape, "%s%lld", j ? " " : "", (long long)json_integer_value(d));
+        oc_buf_puts(&shape, "]");
+        const char *row[] = {"", jstr(tn, "name"), jstr(tn, "type"), shape.data};
+        fmt_table_add(&t, row);
+        oc_buf_free(&shape);
+    }
+    section(out, "Tensors", &t);
+    fmt_table_free(&t);
 }
 
 void cli_show_info(json_t *show, bool verbose, oc_buf *out) {

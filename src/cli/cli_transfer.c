@@ -141,7 +141,12 @@ static int upload_file(client *c, progress *p, const char *path, json_t *map, oc
     char digest[72];
     if (client_file_digest(path, digest, err) != 0) return -1;
     upload_state u = {.p = p, .digest = digest, .last = -1};
-    if (client_upload_blob(c, digest, path, on_upload, &u, err) != 0) return -1;
+    char blob[128];
+    snprintf(blob, sizeof blob, "/api/blobs/%s", digest);
+    long status = 0;
+    /* A blob the server already has is not sent again (upstream's HEAD). */
+    if (client_json(c, "HEAD", blob, NULL, NULL, &status, NULL) != 0 || status != 200)
+        if (client_upload_blob(c, digest, path, on_upload, &u, err) != 0) return -1;
     char *copy = oc_strdup(path);
     json_object_set_new(map, basename(copy), json_string(digest));
     free(copy);

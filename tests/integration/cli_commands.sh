@@ -17,6 +17,9 @@ printf 'FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict 12\nTEMPLATE "{{
 cli create demo -f "$TMP/Modelfile"
 [ "$RC" = 0 ]; r=$?; expect "create exits 0: $ERR" $r
 [[ "$ERR" == *"gathering model components"*"copying file sha256:"*"100%"*"writing manifest"*"success"* ]]; r=$?; expect "create progress lines: $ERR" $r
+cli create demo2 -f "$TMP/Modelfile"
+[ "$RC" = 0 ] && [[ "$ERR" != *"copying file"* ]]; r=$?; expect "a blob the server has is not uploaded again: $ERR" $r
+"$bin" rm demo2 >/dev/null
 cli create 'bad name!' -f "$TMP/Modelfile"
 [ "$RC" = 1 ] && [ "$ERR" = "Error: invalid model name: bad name!" ]; r=$?; expect "create bad name: $ERR" $r
 cli create x -f "$TMP/none"
@@ -79,6 +82,7 @@ cli show
 [ "$RC" = 1 ] && [ "$ERR" = "Error: accepts 1 arg(s), received 0" ]; r=$?; expect "show without args: $ERR" $r
 cli show demo -v
 [[ "$OUT" == *"  Metadata"*"general.architecture"*"llama"* ]]; r=$?; expect "show -v metadata" $r
+printf '%s\n' "$OUT" | grep -qE '^    token_embd\.weight +F32 +\[64 512\] +$'; r=$?; expect "show -v tensors" $r
 
 # run one-shot: the streamed text equals /api/generate's, then two newlines.
 api=$(curl -s "$BASE/api/generate" -d '{"model":"demo","prompt":"Once upon a time","stream":false}' | python3 -c "import json,sys; print(json.load(sys.stdin)['response'], end='')")
