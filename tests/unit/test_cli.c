@@ -157,7 +157,27 @@ static void test_status_text(void) {
     CHECK_EQ_STR(b, "599 status code 599");
 }
 
+static int count_line(void *ud, const char *line, size_t len) {
+    oc_buf *b = ud;
+    oc_buf_append(b, line, len);
+    oc_buf_puts(b, "|");
+    return len == 4 && !memcmp(line, "stop", 4);
+}
+
+static void test_ndjson(void) {
+    oc_buf pending = {0}, seen = {0};
+    CHECK_EQ_INT(client_ndjson_feed(&pending, "{\"a\":1}\n{\"b\"", 12, count_line, &seen), 0);
+    CHECK_EQ_STR(seen.data, "{\"a\":1}|");
+    CHECK_EQ_STR(pending.data, "{\"b\"");
+    CHECK_EQ_INT(client_ndjson_feed(&pending, ":2}\n\nstop\nmore\n", 16, count_line, &seen), 1);
+    CHECK_EQ_STR(seen.data, "{\"a\":1}|{\"b\":2}||stop|"); /* stops at the line fn refused */
+    CHECK_EQ_STR(pending.data, "more\n");
+    oc_buf_free(&pending);
+    oc_buf_free(&seen);
+}
+
 int main(void) {
+    test_ndjson();
     test_bytes();
     test_number();
     test_duration();
