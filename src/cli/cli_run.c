@@ -158,9 +158,24 @@ static int generate_once(client *c, run_opts *o, const char *prompt) {
     return rc == -1 ? cli_fail(err.msg) : 0;
 }
 
+/* Go's JSON text of a float32: the fewest digits that read back the same,
+ * fixed notation unless below 1e-6 or from 1e21 ("1e-7", "1e+21"). */
+static void go_float32(double d, char *buf, size_t n) {
+    float f = (float)d, a = f < 0 ? -f : f;
+    bool sci = a != 0 && (a < 1e-6f || a >= 1e21f);
+    for (int prec = 0; prec <= 40; prec++) {
+        snprintf(buf, n, sci ? "%.*e" : "%.*f", prec, (double)f);
+        if ((float)strtod(buf, NULL) == f) break;
+    }
+    size_t len = strlen(buf);
+    if (sci && len >= 4 && buf[len - 4] == 'e' && buf[len - 3] == '-' && buf[len - 2] == '0')
+        buf[len - 2] = buf[len - 1], buf[len - 1] = 0;
+}
+
 static int embed_once(client *c, run_opts *o, const char *prompt) {
     if (!*prompt) return cli_fail("embedding models require input text. Usage: ollama run <model> \"your text here\"");
     json_t *req = json_pack("{s:s,s:s}", "model", o->model, "input", prompt), *res = NULL;
+    if (o->keepalive) json_object_set_new(req, "keep_alive", run_keepalive_value(o->keepalive, NULL));
     oc_error err = {{0}};
     int rc = client_json(c, "POST", "/api/embed", req, &res, NULL, &err);
     json_decref(req);
@@ -170,9 +185,19 @@ static int embed_once(client *c, run_opts *o, const char *prompt) {
         json_decref(res);
         return cli_fail("no embeddings returned");
     }
-    char *s = json_dumps(first, JSON_COMPACT | JSON_REAL_PRECISION(9));
-    printf("%s\n", s);
-    free(s);
+    /* As Go encodes []float32: each number in its shortest float32 form. */
+    oc_buf b = {0};
+    oc_buf_puts(&b, "[");
+    size_t i;
+    json_t *v;
+    json_array_foreach(first, i, v) {
+        char num[64];
+        go_float32(json_number_value(v), num, sizeof num);
+        oc_buf_printf(&b, "%s%s", i ? "," : "", num);
+    }
+    oc_buf_puts(&b, "]");
+    printf("%s\n", b.data);
+    oc_buf_free(&b);
     json_decref(res);
     return 0;
 }

@@ -2,7 +2,7 @@
 """A scripted stand-in for `ollama serve` that the CLI tests talk to: fixed
 /api/pull and /api/push NDJSON progress streams (as api.md documents them),
 errors before and inside a stream, a model that exists only after a pull,
-and a thinking model. Usage: cli_fake_server.py PORTFILE REQUESTLOG."""
+a thinking model and an embedding model. Usage: cli_fake_server.py PORTFILE REQUESTLOG."""
 import json
 import sys
 import time
@@ -62,6 +62,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.show(model)
         if self.path == "/api/generate":
             return self.generate(req)
+        if self.path == "/api/embed":
+            return self.send(200, {"model": model, "embeddings": [[0.1, -0.25, 3, 1e-05, 1e-07, 0]]})
         self.send(404, {"error": "not found"})
 
     def pull(self, model):
@@ -91,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
                      {"status": "success"}])
 
     def show(self, model):
-        caps = {"thinker": ["completion", "thinking"], "fresh": ["completion"]}
+        caps = {"thinker": ["completion", "thinking"], "fresh": ["completion"], "embedder": ["embedding"]}
         if model not in caps or (model == "fresh" and model not in pulled):
             return self.send(404, {"error": "model '%s' not found" % model})
         self.send(200, {"capabilities": caps[model], "details": {"family": "llama"}, "model_info": {}})

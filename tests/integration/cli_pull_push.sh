@@ -69,6 +69,13 @@ eval duration:        500ms
 eval rate:            4.00 tokens/s'
 [ "$ERR" = "$want" ]; r=$?; expect "verbose statistics: $ERR" $r
 
+# Embedding models print the vector (Go's float32 JSON), need a prompt.
+cli run embedder "some text"
+[ "$RC" = 0 ] && [ "$OUT" = "[0.1,-0.25,3,0.00001,1e-7,0]" ]; r=$?; expect "embedding printed: $OUT" $r
+[ "$(last_request /api/embed)" = '{"input": "some text", "model": "embedder"}' ]; r=$?; expect "embed request: $(last_request /api/embed)" $r
+cli run embedder </dev/null
+[ "$RC" = 1 ] && [ "$ERR" = 'Error: embedding models require input text. Usage: ollama run <model> "your text here"' ]; r=$?; expect "embedding without text: $ERR" $r
+
 # On a terminal the bars are redrawn in place (tmux).
 if command -v tmux >/dev/null; then
   export LC_ALL=C.UTF-8 # tmux draws and grep counts the bar's characters as UTF-8
