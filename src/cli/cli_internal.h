@@ -126,6 +126,8 @@ typedef struct run_opts {
     const char *keepalive; /* NULL or duration text */
     bool verbose, wordwrap, hide_thinking, insecure;
     bool think_capable;
+    const char *truncate;  /* embeddings: NULL (server default), "true", "false" */
+    long dimensions;       /* embeddings: 0 = all */
     json_t *show;          /* the /api/show answer */
 } run_opts;
 int repl_run(client *c, run_opts *o);

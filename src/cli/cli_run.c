@@ -176,6 +176,8 @@ static int embed_once(client *c, run_opts *o, const char *prompt) {
     if (!*prompt) return cli_fail("embedding models require input text. Usage: ollama run <model> \"your text here\"");
     json_t *req = json_pack("{s:s,s:s}", "model", o->model, "input", prompt), *res = NULL;
     if (o->keepalive) json_object_set_new(req, "keep_alive", run_keepalive_value(o->keepalive, NULL));
+    if (o->truncate) json_object_set_new(req, "truncate", json_boolean(!strcmp(o->truncate, "true")));
+    if (o->dimensions > 0) json_object_set_new(req, "dimensions", json_integer(o->dimensions));
     oc_error err = {{0}};
     int rc = client_json(c, "POST", "/api/embed", req, &res, NULL, &err);
     json_decref(req);
@@ -256,8 +258,8 @@ static char *build_prompt(char **args, int n) {
 }
 
 int cli_run(int argc, char **argv) {
-    const char *format = NULL, *think = NULL, *keepalive = NULL, *dims = NULL;
-    bool verbose = false, insecure = false, nowrap = false, hide = false, truncate = true, help = false;
+    const char *format = NULL, *think = NULL, *keepalive = NULL, *dims = NULL, *truncate = NULL;
+    bool verbose = false, insecure = false, nowrap = false, hide = false, help = false;
     flag_def flags[] = {{NULL, "format", FLAG_STRING, &format, NULL},
                         {NULL, "think", FLAG_OPTIONAL, &think, NULL},
                         {NULL, "keepalive", FLAG_STRING, &keepalive, NULL},
@@ -266,7 +268,7 @@ int cli_run(int argc, char **argv) {
                         {NULL, "insecure", FLAG_BOOL, NULL, &insecure},
                         {NULL, "nowordwrap", FLAG_BOOL, NULL, &nowrap},
                         {NULL, "hidethinking", FLAG_BOOL, NULL, &hide},
-                        {NULL, "truncate", FLAG_BOOL, NULL, &truncate},
+                        {NULL, "truncate", FLAG_OPTIONAL, &truncate, NULL}, /* a bool; given or not matters */
                         {0}};
     char **pos;
     int n;
@@ -274,8 +276,22 @@ int cli_run(int argc, char **argv) {
     if (args_parse(argc, argv, flags, &pos, &n, &help, &err) != 0) return cli_fail(err.msg);
     if (help) return free(pos), cli_help_for("run", stdout), 0;
     if (n < 1) return free(pos), cli_fail("requires at least 1 arg(s), only received 0");
+    long dimensions = 0;
+    if (dims) {
+        char *end;
+        dimensions = strtol(dims, &end, 10);
+        if (!*dims || *end) {
+            snprintf(err.msg, sizeof err.msg, "invalid argument \"%s\" for \"--dimensions\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax", dims, dims);
+            return free(pos), cli_fail(err.msg);
+        }
+    }
+    if (truncate && strcmp(truncate, "true") && strcmp(truncate, "false")) {
+        snprintf(err.msg, sizeof err.msg, "invalid argument \"%s\" for \"--truncate\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax", truncate, truncate);
+        return free(pos), cli_fail(err.msg);
+    }
     run_opts o = {.model = pos[0], .format = format, .keepalive = keepalive, .verbose = verbose,
-                  .wordwrap = !nowrap, .hide_thinking = hide, .insecure = insecure};
+                  .wordwrap = !nowrap, .hide_thinking = hide, .insecure = insecure,
+                  .truncate = truncate, .dimensions = dimensions};
     if (parse_think(think, &o.think) != 0) return free(pos), 1;
     json_t *ka;
     if (keepalive && !(ka = run_keepalive_value(keepalive, &err))) return free(pos), json_decref(o.think), cli_fail(err.msg);

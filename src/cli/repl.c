@@ -60,6 +60,22 @@ static unsigned char on_paste_end(EditLine *el, int ch) {
     return CC_NORM;
 }
 
+/* Tab inserts 8 spaces (libedit's default would complete file names). */
+static unsigned char on_tab(EditLine *el, int ch) {
+    (void)ch;
+    el_insertstr(el, "        ");
+    return CC_REFRESH;
+}
+
+/* Ctrl-Z suspends (ISIG is off while editing, so it arrives as a key). */
+static unsigned char on_ctrl_z(EditLine *el, int ch) {
+    (void)ch;
+    el_set(el, EL_PREP_TERM, 0);
+    raise(SIGTSTP);
+    el_set(el, EL_PREP_TERM, 1);
+    return CC_REDISPLAY;
+}
+
 /* The editor for Ctrl-G: OLLAMA_EDITOR, VISUAL, EDITOR, else vi. */
 static const char *editor_name(void) {
     const char *vars[] = {"OLLAMA_EDITOR", "VISUAL", "EDITOR"};
@@ -625,6 +641,10 @@ static void editline_setup(repl *r) {
     el_set(r->el, EL_BIND, "\033[200~", "ollama-paste-start", NULL);
     el_wset(r->el, EL_ADDFN, L"ollama-paste-end", L"bracketed paste ends", on_paste_end);
     el_set(r->el, EL_BIND, "\033[201~", "ollama-paste-end", NULL);
+    el_wset(r->el, EL_ADDFN, L"ollama-tab", L"insert 8 spaces", on_tab);
+    el_set(r->el, EL_BIND, "^I", "ollama-tab", NULL);
+    el_wset(r->el, EL_ADDFN, L"ollama-suspend", L"suspend", on_ctrl_z);
+    el_set(r->el, EL_BIND, "^Z", "ollama-suspend", NULL);
     el_set(r->el, EL_SETTY, "-d", "-isig", NULL);
     el_source(r->el, NULL);
 }

@@ -73,6 +73,10 @@ eval rate:            4.00 tokens/s'
 cli run embedder "some text"
 [ "$RC" = 0 ] && [ "$OUT" = "[0.1,-0.25,3,0.00001,1e-7,0]" ]; r=$?; expect "embedding printed: $OUT" $r
 [ "$(last_request /api/embed)" = '{"input": "some text", "model": "embedder"}' ]; r=$?; expect "embed request: $(last_request /api/embed)" $r
+cli run embedder "x" --truncate=false --dimensions 2
+[ "$(last_request /api/embed)" = '{"dimensions": 2, "input": "x", "model": "embedder", "truncate": false}' ]; r=$?; expect "embed --truncate --dimensions: $(last_request /api/embed)" $r
+cli run embedder x --dimensions two
+[ "$RC" = 1 ] && [[ "$ERR" == 'Error: invalid argument "two" for "--dimensions" flag'* ]]; r=$?; expect "bad --dimensions: $ERR" $r
 cli run embedder </dev/null
 [ "$RC" = 1 ] && [ "$ERR" = 'Error: embedding models require input text. Usage: ollama run <model> "your text here"' ]; r=$?; expect "embedding without text: $ERR" $r
 

@@ -83,6 +83,11 @@ $T send-keys -t s Up; sleep 0.5
 [ "$(pane s | grep -v '^$' | tail -1)" = ">>> /clear" ]; r=$?; expect "Up recalls the last line: $(pane s | grep -v '^$' | tail -1)" $r
 $T send-keys -t s C-u
 
+# Tab inserts 8 spaces (no file name completion).
+$T send-keys -t s -l "a"; $T send-keys -t s Tab; $T send-keys -t s -l "b"; sleep 0.3
+[ "$(pane s | grep -v '^$' | tail -1)" = ">>> a        b" ]; r=$?; expect "Tab inserts spaces: $(pane s | grep -v '^$' | tail -1)" $r
+$T send-keys -t s C-u
+
 # Ctrl-G edits the line in $OLLAMA_EDITOR.
 $T send-keys -t s -l "Once"; $T send-keys -t s C-g; sleep 0.5
 [ "$(pane s | grep -v '^$' | tail -1)" = ">>> Once upon a time" ]; r=$?; expect "Ctrl-G edits the line: $(pane s | grep -v '^$' | tail -1)" $r
