@@ -54,6 +54,9 @@ typedef struct progress progress;
 progress *progress_new(FILE *out);
 /* A spinner with this message (the previous spinner stops and stays). */
 void progress_spinner(progress *p, const char *msg);
+/* Changes the running spinner's message (a new spinner if none runs);
+ * plain output prints it only when final. */
+void progress_spinner_set(progress *p, const char *msg, bool final);
 /* The bar for key: created with label on first sight, then set to
  * completed. */
 void progress_bar(progress *p, const char *key, const char *label, int64_t total, int64_t completed);

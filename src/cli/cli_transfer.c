@@ -131,8 +131,10 @@ static void on_upload(void *ud, int64_t sent, int64_t total) {
     upload_state *u = ud;
     char msg[160];
     int pct = total ? (int)(sent * 100 / total) : 100;
+    if (pct == (int)u->last) return;
     snprintf(msg, sizeof msg, "copying file %s %d%%", u->digest, pct);
-    if (pct != (int)u->last) progress_spinner(u->p, msg);
+    if (u->last < 0) progress_spinner(u->p, msg); /* one spinner, updated in place */
+    else progress_spinner_set(u->p, msg, pct == 100);
     u->last = pct;
 }
 

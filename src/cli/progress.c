@@ -206,6 +206,25 @@ void progress_spinner(progress *p, const char *msg) {
     pthread_mutex_unlock(&p->mu);
 }
 
+void progress_spinner_set(progress *p, const char *msg, bool final) {
+    pthread_mutex_lock(&p->mu);
+    pline *l = p->n ? &p->lines[p->n - 1] : NULL;
+    bool update = l && !l->bar && !l->stopped;
+    pthread_mutex_unlock(&p->mu);
+    if (!update) {
+        progress_spinner(p, msg);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    free(l->msg);
+    l->msg = oc_strdup(msg);
+    if (!p->tty && final) {
+        fprintf(p->out, "%s\n", l->msg);
+        fflush(p->out);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
 void progress_bar(progress *p, const char *key, const char *label, int64_t total, int64_t completed) {
     pthread_mutex_lock(&p->mu);
     pline *l = NULL;
