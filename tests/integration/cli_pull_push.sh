@@ -88,6 +88,7 @@ if command -v tmux >/dev/null; then
   for _ in $(seq 50); do $T capture-pane -p | grep -q EXIT= && break; sleep 0.2; done
   pane=$($T capture-pane -p)
   $T kill-server
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/ollama-cli-test-$$"
   printf '%s\n' "$pane" | grep -qE '^pulling aaaaaaaaaaaa: 100% ▕█{18}▏   1 MB *$'; r=$?; expect "terminal bar line: $pane" $r
   [ "$(printf '%s\n' "$pane" | grep -c 'pulling aaaaaaaaaaaa')" = 1 ]; r=$?; expect "bar redrawn in place" $r
   printf '%s\n' "$pane" | grep -q '^success *$' && printf '%s\n' "$pane" | grep -q '^EXIT=0$'; r=$?; expect "spinner lines stay, exit 0" $r

@@ -12,7 +12,7 @@ export LC_ALL=C.UTF-8
 start_server || exit 1
 export OLLAMA_HOST=127.0.0.1:$PORT
 T="tmux -L ollama-repl-test-$$"
-trap '$T kill-server 2>/dev/null; cleanup' EXIT
+trap '$T kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/ollama-repl-test-$$"; cleanup' EXIT
 printf 'FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict 6\nSYSTEM You tell stories.\n' \
   "$(realpath models/stories260K.gguf)" >"$TMP/Modelfile"
 "$bin" create demo -f "$TMP/Modelfile" 2>/dev/null
