@@ -2,8 +2,8 @@
 # nomic-bert (nomic-embed-text's architecture) through the server: the tiny
 # model of tests/data/models is uploaded and created; /api/show lists only
 # the embedding capability; /api/embed returns llama.cpp's vectors
-# (tests/data/reference/nomic-bert.json) normalised, /api/embeddings the
-# raw one; generate and chat give upstream's "does not support" errors.
+# (tests/data/reference/nomic-bert.json) normalised, as does
+# /v1/embeddings, and /api/embeddings the raw one; generate and chat give upstream's "does not support" errors.
 set -u
 bin=$1
 . "$(dirname "$0")/lib.sh"
@@ -48,6 +48,14 @@ ref = json.load(open(sys.argv[2]))["embeddings_raw"][1]
 sys.exit(0 if len(got) == len(ref) and max(abs(a - b) for a, b in zip(got, ref)) < 1e-4 else 1)
 PY
 expect "embeddings (legacy): llama.cpp's raw vector" $?
+http POST /v1/embeddings -d "{\"model\":\"nomic\",\"input\":$prompt}"
+python3 - "$BODY" "$REF" <<'PY'
+import json, sys
+got = json.loads(sys.argv[1])["data"][0]["embedding"]
+ref = json.load(open(sys.argv[2]))["embeddings_normalized"][1]
+sys.exit(0 if len(got) == len(ref) and max(abs(a - b) for a, b in zip(got, ref)) < 1e-4 else 1)
+PY
+expect "/v1/embeddings: llama.cpp's vector, normalised" $?
 
 http POST /api/generate -d '{"model":"nomic","prompt":"hi"}'
 [ "$CODE" = 400 ] && [ "$(json 'd["error"]')" = '"nomic" does not support generate' ]; expect "generate: $CODE $BODY" $?
