@@ -3,7 +3,8 @@
 # model of tests/data/models is uploaded and created; /api/show lists only
 # the embedding capability; /api/embed returns llama.cpp's vectors
 # (tests/data/reference/nomic-bert.json) normalised, as does
-# /v1/embeddings, and /api/embeddings the raw one; generate and chat give upstream's "does not support" errors.
+# /v1/embeddings, and /api/embeddings the raw one; generate and chat give
+# upstream's "does not support" errors.
 set -u
 bin=$1
 . "$(dirname "$0")/lib.sh"
