@@ -9,6 +9,7 @@ bin=$1
 PORT=$(free_port) || exit 1
 export OLLAMA_HOST=127.0.0.1:$PORT
 unset OLLAMA_MODELS # the default store under the test's HOME
+command -v ss >/dev/null || { echo "ss missing"; exit 77; }
 # The pid of whatever listens on PORT (the server the CLI started).
 listener() { ss -Hltnp "sport = :$PORT" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1; }
 stop_listener() {
