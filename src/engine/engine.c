@@ -443,4 +443,6 @@ int engine_submit(engine *e, const engine_request *in, engine_piece_fn cb, void 
     return 0;
 }
 
+bool engine_on_runner_thread(const engine *e) { return pthread_equal(pthread_self(), e->thread) != 0; }
+
 int engine_busy(const engine *e) { return atomic_load(&((engine *)e)->busy); }

@@ -63,5 +63,8 @@ void engine_free(engine *e);
 int engine_submit(engine *e, const engine_request *r, engine_piece_fn cb, void *user, oc_error *err);
 /* Requests running or waiting. */
 int engine_busy(const engine *e);
+/* Whether the caller is the runner thread (inside a piece callback): it
+ * must not free its own engine there. */
+bool engine_on_runner_thread(const engine *e);
 
 #endif

@@ -271,7 +271,9 @@ void sched_release(sched *s, sched_runner *r, int64_t keep_alive) {
     if (--r->refs == 0) {
         int64_t now = unix_ns();
         r->expires_at = r->keep_alive >= INT64_MAX - now ? INT64_MAX : now + r->keep_alive;
-        if (r->keep_alive == 0) unload_locked(s, r);
+        /* From a piece callback (the runner thread) the engine cannot be
+         * freed: the reaper, woken below, unloads it an instant later. */
+        if (r->keep_alive == 0 && !engine_on_runner_thread(r->e)) unload_locked(s, r);
     }
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->mu);

@@ -71,6 +71,21 @@ http POST /api/generate -d '{"model":"stories","keep_alive":0}'
 [ "$(json 'd["done_reason"]')" = unload ]; expect "unload: $BODY" $?
 http GET /api/ps
 [[ "$(json '" ".join(m["name"] for m in d["models"])')" != *"stories:latest"* ]]; expect "ps after unload: $BODY" $?
+# keep_alive 0 on a request that generates: answered, then unloaded (by
+# the reaper: the runner thread that finishes the reply cannot free itself).
+for stream in false true; do
+  out=$(curl -s --max-time 20 "$BASE/api/generate" -d "{\"model\":\"stories\",\"prompt\":\"Once upon a time\",\"raw\":true,\"stream\":$stream,\"keep_alive\":0,\"options\":{\"num_predict\":4}}")
+  [[ "$out" == *'"done":true'* ]]; expect "keep_alive 0 with a prompt answers (stream $stream): $out" $?
+  gone=1
+  for _ in $(seq 1 50); do
+    http GET /api/ps
+    [[ "$(json '" ".join(m["name"] for m in d["models"])')" != *"stories:latest"* ]] && { gone=0; break; }
+    sleep 0.1
+  done
+  expect "unloaded after the reply (stream $stream)" $gone
+done
+http POST /api/generate -d '{"model":"stories","prompt":"Once","raw":true,"stream":false,"options":{"num_predict":2}}'
+[ "$CODE" = 200 ]; expect "server still answers after keep_alive 0: $CODE" $?
 
 # Eight concurrent streams all finish with their full text.
 pids=
