@@ -30,17 +30,7 @@ static void shift_tables(const model *m, int delta, bool swa, float *c, float *s
 }
 
 static void rotate_row(const model_hparams *hp, float *x, const float *c, const float *s) {
-    int half = hp->n_rot / 2;
-    for (int h = 0; h < hp->n_head_kv; h++) {
-        float *v = x + (size_t)h * hp->head_dim;
-        for (int i = 0; i < half; i++) {
-            int i0 = hp->rope_neox ? i : 2 * i;
-            int i1 = hp->rope_neox ? i + half : 2 * i + 1;
-            float x0 = v[i0], x1 = v[i1];
-            v[i0] = x0 * c[i] - x1 * s[i];
-            v[i1] = x0 * s[i] + x1 * c[i];
-        }
-    }
+    for (int h = 0; h < hp->n_head_kv; h++) model_rope_head(hp, x + (size_t)h * hp->head_dim, c, s);
 }
 
 static uint8_t *row_at(const model *m, uint8_t *base, int il, int seq, int pos) {
