@@ -10,27 +10,19 @@
 //        [--reps 3] [--inputs 64] [--ollama build/ollama] [--nlc-dir DIR]
 // A missing default model is made with ../shared/tools/make-bench-model.py (needs
 // /usr/bin/python3 with numpy).
-import {spawn, spawnSync} from "node:child_process";
+import {spawnSync} from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {pathToFileURL} from "node:url";
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const args = {model: path.join(ROOT, "bench/models/bert-small-f16.gguf"), threads: 2, reps: 3, inputs: 64,
-              ollama: path.join(ROOT, "build/ollama"),
-              "nlc-dir": process.env.LLAMACPP_BENCH_NLC_DIR || path.join(os.homedir(), ".cache/llamacpp-bench/nlc-3.21.1")};
-for (let i = 2; i < process.argv.length; i += 2) {
-    const k = process.argv[i].replace(/^--/, "");
-    if (!(k in args) || i + 1 >= process.argv.length) {
-        console.error(`usage: see the header of ${process.argv[1]}`);
-        process.exit(2);
-    }
-    args[k] = typeof args[k] === "number" ? Number(process.argv[i + 1]) : process.argv[i + 1];
-}
+import {ROOT, median, parseArgs, serveModel} from "./lib.mjs";
+
+const args = parseArgs({model: path.join(ROOT, "bench/models/bert-small-f16.gguf"), threads: 2, reps: 3, inputs: 64,
+                         ollama: path.join(ROOT, "build/ollama"),
+                         "nlc-dir": process.env.LLAMACPP_BENCH_NLC_DIR ||
+                             path.join(os.homedir(), ".cache/llamacpp-bench/nlc-3.21.1")});
 const log = (...a) => console.error("[embed-bench]", ...a);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Deterministic English sentences of 28-30 words (~32 WordPiece tokens with CLS/SEP).
 const WORDS = ("the a river city small old new green quiet people walk along bridge morning light market " +
@@ -53,38 +45,9 @@ function ensureModel() {
     if (r.status !== 0) throw new Error("make-bench-model.py failed");
 }
 
-function freePort() {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.listen(0, "127.0.0.1", () => {
-            const {port} = s.address();
-            s.close(() => resolve(port));
-        });
-        s.on("error", reject);
-    });
-}
-
 async function ours(texts) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ollama-embed-bench-"));
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const proc = spawn(args.ollama, ["serve"], {
-        env: {...process.env, HOME: dir, OLLAMA_HOST: `127.0.0.1:${port}`, OLLAMA_MODELS: path.join(dir, "models"),
-              OLLAMA_KEEP_ALIVE: "-1"},
-        stdio: ["ignore", "ignore", "ignore"],
-    });
+    const {base, stop} = await serveModel(args.ollama, args.model, "embed");
     try {
-        for (let i = 0; i < 100; i++) {
-            try {
-                if ((await (await fetch(base + "/")).text()) === "Ollama is running") break;
-            } catch {}
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        const digest = "sha256:" + spawnSync("sha256sum", [args.model]).stdout.toString().split(" ")[0];
-        spawnSync("curl", ["-s", "-X", "POST", "--data-binary", "@" + args.model, `${base}/api/blobs/${digest}`]);
-        const c = await fetch(base + "/api/create", {method: "POST",
-            body: JSON.stringify({model: "embed", files: {"m.gguf": digest}, stream: false})});
-        if (!c.ok) throw new Error("create: " + (await c.text()));
         const embed = async (input) => {
             const r = await fetch(base + "/api/embed", {method: "POST",
                 body: JSON.stringify({model: "embed", input, options: {num_thread: args.threads}})});
@@ -105,9 +68,7 @@ async function ours(texts) {
         }
         return {rates, tokens};
     } finally {
-        proc.kill("SIGTERM");
-        await new Promise((r) => proc.on("exit", r));
-        fs.rmSync(dir, {recursive: true, force: true});
+        await stop();
     }
 }
 

@@ -11,25 +11,15 @@
 // Usage: node bench/serve.mjs [--model bench/models/llama-1b-q4_k_m.gguf] [--threads 2]
 //        [--reps 5] [--tg 64] [--streams "1 2 4"] [--ollama build/ollama]
 // The model is uploaded into a temporary store (removed afterwards).
-import {spawn, spawnSync} from "node:child_process";
+import {spawnSync} from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const args = {model: "bench/models/llama-1b-q4_k_m.gguf", threads: 2, reps: 5, tg: 64, streams: "1 2 4",
-              ollama: path.join(ROOT, "build/ollama")};
-for (let i = 2; i < process.argv.length; i += 2) {
-    const k = process.argv[i].replace(/^--/, "");
-    if (!(k in args) || i + 1 >= process.argv.length) {
-        console.error(`usage: see the header of ${process.argv[1]}`);
-        process.exit(2);
-    }
-    args[k] = typeof args[k] === "number" ? Number(process.argv[i + 1]) : process.argv[i + 1];
-}
+import {ROOT, median, parseArgs, serveModel} from "./lib.mjs";
+
+const args = parseArgs({model: "bench/models/llama-1b-q4_k_m.gguf", threads: 2, reps: 5, tg: 64, streams: "1 2 4",
+                         ollama: path.join(ROOT, "build/ollama")});
 const log = (...a) => console.error("[serve-bench]", ...a);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Common words that are one token each with a leading space in Llama 3's
 // vocabulary: 31 of them after BOS make a 32-token prompt, and drawing them
@@ -41,45 +31,6 @@ const WORDS = ("the of and to in is was for on that with as it his by at from he
     "through way where get much go well your know should down work year because come people just say each " +
     "those take day good how long little very").split(" ");
 const prompt32 = () => Array.from({length: 31}, () => WORDS[Math.floor(Math.random() * WORDS.length)]).join(" ");
-
-function freePort() {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.listen(0, "127.0.0.1", () => {
-            const {port} = s.address();
-            s.close(() => resolve(port));
-        });
-        s.on("error", reject);
-    });
-}
-
-async function startServer(dir) {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const proc = spawn(args.ollama, ["serve"], {
-        env: {...process.env, HOME: dir, OLLAMA_HOST: `127.0.0.1:${port}`, OLLAMA_MODELS: path.join(dir, "models"),
-              OLLAMA_NUM_PARALLEL: "4", OLLAMA_KEEP_ALIVE: "-1"},
-        stdio: ["ignore", "ignore", fs.openSync(path.join(dir, "server.log"), "w")],
-    });
-    for (let i = 0; i < 100; i++) {
-        try {
-            if ((await (await fetch(base + "/")).text()) === "Ollama is running") return {proc, base};
-        } catch {}
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    proc.kill();
-    throw new Error("server did not start");
-}
-
-async function createModel(base) {
-    const digest = "sha256:" + spawnSync("sha256sum", [args.model]).stdout.toString().split(" ")[0];
-    const up = spawnSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
-                                  "--data-binary", "@" + args.model, `${base}/api/blobs/${digest}`]);
-    if (!["200", "201"].includes(up.stdout.toString())) throw new Error("blob upload failed");
-    const res = await fetch(base + "/api/create", {method: "POST",
-        body: JSON.stringify({model: "bench", files: {"model.gguf": digest}, stream: false})});
-    if (!res.ok) throw new Error("create: " + (await res.text()));
-}
 
 const OPTIONS = () => ({temperature: 0, num_thread: args.threads, num_ctx: 2048});
 
@@ -114,11 +65,9 @@ async function main() {
     if (!fs.existsSync(args.model)) throw new Error(`${args.model} missing (bench/run.sh makes it)`);
     log(`engine alone: bench-file --pp 32, ${args.threads} threads`);
     const engineMs = engineTtftMs();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ollama-serve-bench-"));
-    const {proc, base} = await startServer(dir);
+    log("uploading and creating the model");
+    const {base, stop} = await serveModel(args.ollama, args.model, "bench", {OLLAMA_NUM_PARALLEL: "4"});
     try {
-        log("uploading and creating the model");
-        await createModel(base);
         await generate(base, prompt32(), 4); // load + warm-up
         const ttfts = [], counts = [], overheads = [];
         for (let r = 0; r < args.reps; r++) {
@@ -152,9 +101,7 @@ async function main() {
             console.log(`| ${k} parallel stream(s), aggregate tg | ${s.aggregate_tps} t/s` +
                         (one ? ` (${(s.aggregate_tps / one).toFixed(2)}x one stream)` : "") + " |");
     } finally {
-        proc.kill("SIGTERM");
-        await new Promise((r) => proc.on("exit", r));
-        fs.rmSync(dir, {recursive: true, force: true});
+        await stop();
     }
 }
 
