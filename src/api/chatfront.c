@@ -4,6 +4,7 @@
  * capabilities that follow (store.md §8), and which output parser turns
  * the model's text into content, thinking and tool calls
  * (capabilities.md §1). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,29 +88,79 @@ static char *token_text(gguf_file *f, const char *id_key) {
     return oc_strndup(toks->arr.strs[id].data, toks->arr.strs[id].len);
 }
 
+/* What the front end needs from a model's GGUF. Parsing the file decodes
+ * every vocabulary string (hundreds of thousands for Llama 3), milliseconds
+ * per request, so the facts are kept per blob path: blobs are named by
+ * their digest, so a path's content never changes. */
+typedef struct gguf_facts {
+    char *path, *arch, *chat_template, *bos, *eos;
+    bool embedding, vision, audio, add_bos;
+} gguf_facts;
+
+#define FACTS_CACHED 32
+static gguf_facts facts_cache[FACTS_CACHED];
+static int facts_next; /* the slot replaced next (round robin) */
+static pthread_mutex_t facts_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool parse_facts(const char *path, gguf_facts *x) {
+    gguf_file *g = gguf_open(path, NULL);
+    if (!g) return false;
+    x->arch = gguf_get_string(g, "general.architecture");
+    char key[200];
+    const char *a = x->arch ? x->arch : "";
+    snprintf(key, sizeof key, "%s.pooling_type", a);
+    x->embedding = gguf_get(g, key) != NULL;
+    snprintf(key, sizeof key, "%s.vision.block_count", a);
+    x->vision = gguf_get(g, key) != NULL;
+    snprintf(key, sizeof key, "%s.audio.block_count", a);
+    x->audio = gguf_get(g, key) != NULL;
+    x->chat_template = gguf_get_string(g, "tokenizer.chat_template");
+    if (x->chat_template && !*x->chat_template) free(x->chat_template), x->chat_template = NULL;
+    x->bos = token_text(g, "tokenizer.ggml.bos_token_id");
+    char *tm = gguf_get_string(g, "tokenizer.ggml.model");
+    bool spm_like = tm && (!strcmp(tm, "llama") || !strcmp(tm, "bert"));
+    x->add_bos = gguf_get_bool(g, "tokenizer.ggml.add_bos_token", spm_like);
+    free(tm);
+    x->eos = token_text(g, "tokenizer.ggml.eos_token_id");
+    x->path = oc_strdup(path);
+    gguf_close(g);
+    return true;
+}
+
+static void facts_free(gguf_facts *x) {
+    free(x->path), free(x->arch), free(x->chat_template), free(x->bos), free(x->eos);
+    memset(x, 0, sizeof *x);
+}
+
+static char *dup_or_null(const char *s) { return s ? oc_strdup(s) : NULL; }
+
+static void copy_facts(api_front *f, const gguf_facts *x) {
+    f->arch = dup_or_null(x->arch);
+    f->chat_template = dup_or_null(x->chat_template);
+    f->bos = dup_or_null(x->bos);
+    f->eos = dup_or_null(x->eos);
+    f->embedding = x->embedding, f->vision = x->vision, f->audio = x->audio, f->add_bos = x->add_bos;
+}
+
 static void read_gguf(api_front *f, const store_model *m) {
     const char *fmt = m->config.model_format;
     if (!m->model_path || (fmt && *fmt && strcmp(fmt, "gguf") != 0)) return;
-    gguf_file *g = gguf_open(m->model_path, NULL);
-    if (!g) return;
-    f->arch = gguf_get_string(g, "general.architecture");
-    char key[200];
-    const char *a = f->arch ? f->arch : "";
-    snprintf(key, sizeof key, "%s.pooling_type", a);
-    f->embedding = gguf_get(g, key) != NULL;
-    snprintf(key, sizeof key, "%s.vision.block_count", a);
-    f->vision = gguf_get(g, key) != NULL;
-    snprintf(key, sizeof key, "%s.audio.block_count", a);
-    f->audio = gguf_get(g, key) != NULL;
-    f->chat_template = gguf_get_string(g, "tokenizer.chat_template");
-    if (f->chat_template && !*f->chat_template) free(f->chat_template), f->chat_template = NULL;
-    f->bos = token_text(g, "tokenizer.ggml.bos_token_id");
-    char *tm = gguf_get_string(g, "tokenizer.ggml.model");
-    bool spm_like = tm && (!strcmp(tm, "llama") || !strcmp(tm, "bert"));
-    f->add_bos = gguf_get_bool(g, "tokenizer.ggml.add_bos_token", spm_like);
-    free(tm);
-    f->eos = token_text(g, "tokenizer.ggml.eos_token_id");
-    gguf_close(g);
+    pthread_mutex_lock(&facts_mu);
+    for (int i = 0; i < FACTS_CACHED; i++)
+        if (facts_cache[i].path && !strcmp(facts_cache[i].path, m->model_path)) {
+            copy_facts(f, &facts_cache[i]);
+            pthread_mutex_unlock(&facts_mu);
+            return;
+        }
+    pthread_mutex_unlock(&facts_mu);
+    gguf_facts x = {0};
+    if (!parse_facts(m->model_path, &x)) return;
+    copy_facts(f, &x);
+    pthread_mutex_lock(&facts_mu);
+    facts_free(&facts_cache[facts_next]);
+    facts_cache[facts_next] = x;
+    facts_next = (facts_next + 1) % FACTS_CACHED;
+    pthread_mutex_unlock(&facts_mu);
 }
 
 /* OLLAMA_GO_TEMPLATE as Go's strconv.ParseBool: 1 true, 0 false, -1 unset. */
