@@ -654,11 +654,17 @@ static int exec_callblock(jr *r, const jnode *s) {
     return rc;
 }
 
-static int exec_setblock(jr *r, const jnode *s) {
+/* The text a block body renders, in a scope of its own. */
+static int capture_block(jr *r, const jnode *s, jv *out) {
     jscope *sc = scope_new(r->scope);
-    jv v, f;
-    int rc = capture(r, &s->kids, sc, &v);
+    int rc = capture(r, &s->kids, sc, out);
     jscope_release(sc);
+    return rc;
+}
+
+static int exec_setblock(jr *r, const jnode *s) {
+    jv v, f;
+    int rc = capture_block(r, s, &v);
     if (rc) return rc;
     if (s->b) {
         rc = eval_filter(r, s->b, v, &f);
@@ -672,10 +678,8 @@ static int exec_setblock(jr *r, const jnode *s) {
 }
 
 static int exec_filterblock(jr *r, const jnode *s) {
-    jscope *sc = scope_new(r->scope);
     jv v, f;
-    int rc = capture(r, &s->kids, sc, &v);
-    jscope_release(sc);
+    int rc = capture_block(r, s, &v);
     if (rc) return rc;
     rc = eval_filter(r, s->a, v, &f);
     jv_release(v);

@@ -146,18 +146,5 @@ void compat_anthropic_filter(compat_state *st, server_output *o) {
         json_decref(m);
         return;
     }
-    const char *m = json_string_value(json_object_get(o->value, "error"));
-    char *msg = m ? oc_strdup(m) : compat_json_text(o->value);
-    if (o->kind == SERVER_OUTPUT_ERROR && o->started) { /* mid-stream: Anthropic's error event */
-        oc_buf e = {0};
-        compat_anthropic_error(o->status, msg, &e);
-        oc_buf_puts(&o->out, "event: error\ndata: ");
-        oc_buf_append(&o->out, e.data, e.len - 1);
-        oc_buf_puts(&o->out, "\n\n");
-        oc_buf_free(&e);
-    } else {
-        o->content_type = "application/json";
-        compat_anthropic_error(o->status, msg, &o->out);
-    }
-    free(msg);
+    compat_emit_error(o, "event: error\ndata: ", compat_anthropic_error); /* Anthropic's error event */
 }

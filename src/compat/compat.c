@@ -101,6 +101,23 @@ char *compat_json_text(const json_t *v) {
     return b.data;
 }
 
+void compat_emit_error(server_output *o, const char *sse_prefix, void (*shape)(int, const char *, oc_buf *)) {
+    const char *m = json_string_value(json_object_get(o->value, "error"));
+    char *msg = m ? oc_strdup(m) : compat_json_text(o->value);
+    oc_buf e = {0};
+    shape(o->status, msg, &e);
+    if (o->kind == SERVER_OUTPUT_ERROR && o->started) { /* mid-stream: an error event */
+        oc_buf_puts(&o->out, sse_prefix);
+        oc_buf_append(&o->out, e.data, e.len - 1);
+        oc_buf_puts(&o->out, "\n\n");
+    } else {
+        o->content_type = "application/json";
+        oc_buf_append(&o->out, e.data, e.len);
+    }
+    oc_buf_free(&e);
+    free(msg);
+}
+
 /* ---- the filter ---- */
 
 void compat_filter(void *ud, server_output *o) {

@@ -90,6 +90,11 @@ int compat_random_int(int n);
 void compat_tool_call_id(char *out, size_t n);
 /* A value as compact Go-style JSON text (malloc'd). */
 char *compat_json_text(const json_t *v);
+/* A native error answer in a foreign shape: shape() renders the error body
+ * (ending in a newline); before the stream started it is the JSON answer,
+ * after it an SSE event that begins with sse_prefix ("data: " or
+ * "event: error\ndata: "). */
+void compat_emit_error(server_output *o, const char *sse_prefix, void (*shape)(int, const char *, oc_buf *));
 
 void compat_openai_filter(compat_state *st, server_output *o);
 void compat_anthropic_filter(compat_state *st, server_output *o);

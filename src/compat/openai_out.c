@@ -27,12 +27,6 @@ void compat_openai_error(int status, const char *msg, oc_buf *out) {
     json_decref(e);
 }
 
-/* The message of a native error value ({"error":"..."}), else its text. */
-static char *error_message(const json_t *v) {
-    const char *m = json_string_value(json_object_get(v, "error"));
-    return m ? oc_strdup(m) : compat_json_text(v);
-}
-
 static void sse(oc_buf *out, json_t *v) {
     oc_buf_puts(out, "data: ");
     server_json_encode(v, out);
@@ -283,17 +277,5 @@ void compat_openai_filter(compat_state *st, server_output *o) {
     if (o->kind == SERVER_OUTPUT_END) return;
     bool failed = o->kind == SERVER_OUTPUT_ERROR || (o->kind == SERVER_OUTPUT_WHOLE && o->status != 200);
     if (!failed) return translate_ok(st, o->value, o);
-    char *msg = error_message(o->value);
-    if (o->kind == SERVER_OUTPUT_ERROR && o->started) { /* mid-stream: an error event, no [DONE] */
-        oc_buf e = {0};
-        compat_openai_error(o->status, msg, &e);
-        oc_buf_puts(&o->out, "data: ");
-        oc_buf_append(&o->out, e.data, e.len - 1);
-        oc_buf_puts(&o->out, "\n\n");
-        oc_buf_free(&e);
-    } else {
-        o->content_type = "application/json";
-        compat_openai_error(o->status, msg, &o->out);
-    }
-    free(msg);
+    compat_emit_error(o, "data: ", compat_openai_error); /* mid-stream: an error event, no [DONE] */
 }

@@ -280,18 +280,5 @@ void compat_responses_filter(compat_state *st, server_output *o) {
         json_decref(r);
         return;
     }
-    const char *m = json_string_value(json_object_get(o->value, "error"));
-    char *msg = m ? oc_strdup(m) : compat_json_text(o->value);
-    oc_buf e = {0};
-    compat_openai_error(o->status, msg, &e);
-    if (o->kind == SERVER_OUTPUT_ERROR && o->started) { /* mid-stream: an error event */
-        oc_buf_puts(&o->out, "event: error\ndata: ");
-        oc_buf_append(&o->out, e.data, e.len - 1);
-        oc_buf_puts(&o->out, "\n\n");
-    } else {
-        o->content_type = "application/json";
-        oc_buf_append(&o->out, e.data, e.len);
-    }
-    oc_buf_free(&e);
-    free(msg);
+    compat_emit_error(o, "event: error\ndata: ", compat_openai_error);
 }
