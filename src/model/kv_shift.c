@@ -33,10 +33,6 @@ static void rotate_row(const model_hparams *hp, float *x, const float *c, const 
     for (int h = 0; h < hp->n_head_kv; h++) model_rope_head(hp, x + (size_t)h * hp->head_dim, c, s);
 }
 
-static uint8_t *row_at(const model *m, uint8_t *base, int il, int seq, int pos) {
-    return base + (((size_t)il * m->params.n_seq + (size_t)seq) * m->params.n_ctx + (size_t)pos) * m->kv.row_bytes;
-}
-
 /* One layer per work item. */
 static void task_shift(void *ctx, int ith, int nth) {
     shift_job *j = ctx;
@@ -48,11 +44,11 @@ static void task_shift(void *ctx, int ith, int nth) {
     for (int il = ith; il < hp->n_layer; il += nth) {
         bool own = m->layers[il].swa && m->s.rope_cos_swa;
         for (int p = from; p < j->n_used; p++) {
-            tr->to_float(row_at(m, m->kv.k, il, j->seq, p), row, kv_dim);
+            tr->to_float(m->kv.k + model_kv_row(m, il, j->seq, p), row, kv_dim);
             rotate_row(hp, row, own ? j->cos_swa : j->cos_t, own ? j->sin_swa : j->sin_t);
-            tr->from_float(row, row_at(m, m->kv.k, il, j->seq, p - j->discard), kv_dim);
+            tr->from_float(row, m->kv.k + model_kv_row(m, il, j->seq, p - j->discard), kv_dim);
         }
-        memmove(row_at(m, m->kv.v, il, j->seq, j->keep), row_at(m, m->kv.v, il, j->seq, from),
+        memmove(m->kv.v + model_kv_row(m, il, j->seq, j->keep), m->kv.v + model_kv_row(m, il, j->seq, from),
                 (size_t)n_move * m->kv.row_bytes);
     }
     free(row);

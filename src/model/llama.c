@@ -26,10 +26,6 @@ typedef struct pass {
     atomic_int next_item;
 } pass;
 
-/* Row of the cache that holds (layer, sequence, position). */
-static size_t kv_row(const model *m, int il, int seq, int pos) {
-    return (((size_t)il * m->params.n_seq + (size_t)seq) * m->params.n_ctx + (size_t)pos) * m->kv.row_bytes;
-}
 
 static void matmul(model *m, const weight *w, const float *x, float *y, int n) {
     tensor_matmul(m->pool, w->data, w->type, x, y, w->n_in, w->n_out, n, m->s.quant);
@@ -162,7 +158,7 @@ static void task_rope_store(void *ctx, int ith, int nth) {
         for (int h = 0; h < hp->n_head; h++) model_rope_head(hp, q + h * hp->head_dim, c, s);
         for (int h = 0; h < hp->n_head_kv; h++) model_rope_head(hp, k + h * hp->head_dim, c, s);
         if (p->bidir) continue;
-        size_t row = kv_row(m, p->il, p->b->seq[t], p->b->pos[t]);
+        size_t row = model_kv_row(m, p->il, p->b->seq[t], p->b->pos[t]);
         store(k, m->kv.k + row, kv_dim);
         store(m->s.v + (size_t)t * kv_dim, m->kv.v + row, kv_dim);
     }
@@ -218,7 +214,7 @@ static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
     int lo = window && p->b->pos[t0] >= window ? p->b->pos[t0] - window + 1 : 0, n_kv = p->b->pos[t1 - 1] + 1 - lo;
     float *K = tmp, *V = tmp + (size_t)n_kv * hd, *scores = V + (size_t)n_kv * hd;
     tensor_to_float_fn load = tensor_get_traits(m->kv.type)->to_float;
-    size_t base = kv_row(m, p->il, seq, lo) + (size_t)g * m->kv.head_bytes;
+    size_t base = model_kv_row(m, p->il, seq, lo) + (size_t)g * m->kv.head_bytes;
     for (int j = 0; j < n_kv; j++) {
         load(m->kv.k + base + (size_t)j * m->kv.row_bytes, K + (size_t)j * hd, hd);
         load(m->kv.v + base + (size_t)j * m->kv.row_bytes, V + (size_t)j * hd, hd);

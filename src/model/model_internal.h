@@ -102,6 +102,11 @@ void model_compat_vocab(model *m);
 void model_compat_tokenizer(model *m);
 const gguf_tensor *model_find_tensor(const model *m, const char *name);
 
+/* Byte offset of the cache row that holds (layer, sequence, position). */
+static inline size_t model_kv_row(const model *m, int il, int seq, int pos) {
+    return (((size_t)il * m->params.n_seq + (size_t)seq) * m->params.n_ctx + (size_t)pos) * m->kv.row_bytes;
+}
+
 int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err);
 int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err);
 int model_bert_bind(model *m, oc_error *err);

@@ -233,6 +233,13 @@ static sched_runner *current_locked(sched *s, const char *name, const sched_load
     return r;
 }
 
+/* current_locked once a load of that runner in progress has finished. */
+static sched_runner *loaded_locked(sched *s, const char *name, const sched_load_opts *o) {
+    sched_runner *r;
+    while ((r = current_locked(s, name, o)) && r->loading) pthread_cond_wait(&s->changed, &s->mu);
+    return r;
+}
+
 sched_runner *sched_acquire(sched *s, const char *name, const char *path, const sched_load_opts *o,
                             uint64_t *load_ns, int *status, oc_error *err) {
     uint64_t t0 = oc_now_ns();
@@ -244,13 +251,12 @@ sched_runner *sched_acquire(sched *s, const char *name, const char *path, const 
         return NULL;
     }
     s->pending++;
-    sched_runner *r;
-    while ((r = current_locked(s, name, o)) && r->loading) pthread_cond_wait(&s->changed, &s->mu);
+    sched_runner *r = loaded_locked(s, name, o);
     if (!r) {
         make_room_locked(s);
         /* make_room_locked may have waited: another request may have
          * started the same load meanwhile. */
-        while ((r = current_locked(s, name, o)) && r->loading) pthread_cond_wait(&s->changed, &s->mu);
+        r = loaded_locked(s, name, o);
         if (!r) r = load_unlocked(s, name, path, o, err);
     }
     if (r) {
