@@ -15,6 +15,7 @@ typedef struct dev_opts {
     model_params mp;
     sample_params sp;
     int n_predict, pp, tg, reps;
+    int seqs; /* bench-file: sequences decoded together in the generation run */
     bool verbose;
 } dev_opts;
 
@@ -52,8 +53,10 @@ static int parse_opts(int argc, char **argv, dev_opts *o) {
         else if (FLAG("--pp")) o->pp = atoi(v);
         else if (FLAG("--tg")) o->tg = atoi(v);
         else if (FLAG("--reps")) o->reps = atoi(v);
+        else if (FLAG("--seqs")) o->seqs = atoi(v);
         else if (strcmp(a, "--greedy") == 0) o->sp.temperature = 0, o->sp.repeat_penalty = 1; /* pure argmax */
         else if (strcmp(a, "--verbose") == 0) o->verbose = true;
+        else if (strcmp(a, "--no-pack") == 0) o->mp.no_pack = true; /* weights in the file's layout */
         else if (a[0] == '-' && a[1]) return fprintf(stderr, "Error: unknown flag: %s\n", a), -1;
         else if (npos == 0) o->model_path = a, npos++;
         else if (npos == 1) o->prompt = a, npos++;
@@ -173,19 +176,32 @@ static double bench_pp(model *m, int n, float *logits, uint64_t *rng) {
     return n / secs;
 }
 
-/* n single-token decodes from an empty cache, each feeding back the argmax. */
-static double bench_tg(model *m, int n, float *logits) {
+/* n decode steps from empty caches, each feeding back the argmax: one
+ * token of each of nseq sequences a step, decoded together in one batch
+ * as the server's parallel requests are. Returns tokens/s over all of them. */
+static double bench_tg(model *m, int n, int nseq, float *logits) {
     int n_vocab = model_hparams_of(m)->n_vocab;
-    int32_t tok = tokenizer_bos(model_tokenizer(m));
-    if (tok < 0) tok = 0;
+    int32_t tok[64], pos[64], seq[64];
+    bool want[64];
+    int32_t bos = tokenizer_bos(model_tokenizer(m));
+    for (int s = 0; s < nseq; s++) tok[s] = bos < 0 ? s : (bos + s) % n_vocab, seq[s] = s, want[s] = true;
     uint64_t t0 = oc_now_ns();
     for (int i = 0; i < n; i++) {
-        model_eval(m, &tok, 1, i, logits, NULL);
-        int best = 0;
-        for (int j = 1; j < n_vocab; j++) best = logits[j] > logits[best] ? j : best;
-        tok = best;
+        for (int s = 0; s < nseq; s++) pos[s] = i;
+        model_batch b = {.n = nseq, .tokens = tok, .pos = pos, .seq = seq, .logits = want};
+        oc_error err;
+        if (model_decode(m, &b, logits, &err) != 0) {
+            fprintf(stderr, "Error: %s\n", err.msg);
+            return 0;
+        }
+        for (int s = 0; s < nseq; s++) {
+            const float *l = logits + (size_t)s * n_vocab;
+            int best = 0;
+            for (int j = 1; j < n_vocab; j++) best = l[j] > l[best] ? j : best;
+            tok[s] = best;
+        }
     }
-    return n / ((double)(oc_now_ns() - t0) / 1e9);
+    return (double)n * nseq / ((double)(oc_now_ns() - t0) / 1e9);
 }
 
 int cli_bench_file(int argc, char **argv) {
@@ -193,17 +209,20 @@ int cli_bench_file(int argc, char **argv) {
     if (parse_opts(argc, argv, &o)) return 1;
     if (o.reps < 1 || o.reps > 64) o.reps = 3;
     if (o.mp.n_ctx <= 0) o.mp.n_ctx = o.pp + o.tg > 0 ? o.pp + o.tg : 64;
+    if (o.seqs < 1 || o.seqs > 64) o.seqs = 1;
     if (o.mp.n_batch <= 0 || o.mp.n_batch < o.pp) o.mp.n_batch = o.pp > 0 ? o.pp : 1;
+    if (o.mp.n_batch < o.seqs) o.mp.n_batch = o.seqs;
+    o.mp.n_seq = o.seqs;
     model *m = load_or_report(&o);
     if (!m) return 1;
-    float *logits = oc_malloc((size_t)model_hparams_of(m)->n_vocab * sizeof(float));
+    float *logits = oc_malloc((size_t)model_hparams_of(m)->n_vocab * (size_t)o.seqs * sizeof(float));
     uint64_t rng = 1;
     double pp[64], tg[64];
     if (o.pp > 0) bench_pp(m, o.pp, logits, &rng); /* warm-up */
-    if (o.tg > 0) bench_tg(m, o.tg < 8 ? o.tg : 8, logits);
+    if (o.tg > 0) bench_tg(m, o.tg < 8 ? o.tg : 8, o.seqs, logits);
     for (int r = 0; r < o.reps; r++) {
         if (o.pp > 0) pp[r] = bench_pp(m, o.pp, logits, &rng);
-        if (o.tg > 0) tg[r] = bench_tg(m, o.tg, logits);
+        if (o.tg > 0) tg[r] = bench_tg(m, o.tg, o.seqs, logits);
     }
     printf("{\"engine\":\"ollama.c\",\"model\":\"%s\",\"threads\":%d,\"isa\":\"%s\"", o.model_path,
            model_n_threads(m), tensor_isa_name(tensor_isa_active()));
@@ -214,7 +233,8 @@ int cli_bench_file(int argc, char **argv) {
         print_stats(name, pp, o.reps);
     }
     if (o.tg > 0) {
-        snprintf(name, sizeof name, "tg%d", o.tg);
+        if (o.seqs > 1) snprintf(name, sizeof name, "tg%dx%d", o.tg, o.seqs);
+        else snprintf(name, sizeof name, "tg%d", o.tg);
         printf(",");
         print_stats(name, tg, o.reps);
     }

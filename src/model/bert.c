@@ -170,7 +170,7 @@ static void add_bias_rows(float *y, const float *b, int dim, int n) {
 }
 
 static void matmul_bias(model *m, const weight *w, const float *bias, const float *x, float *y, int n) {
-    tensor_matmul(m->pool, w->data, w->type, x, y, w->n_in, w->n_out, n, m->s.quant);
+    model_matmul(m, w, x, y, n);
     add_bias_rows(y, bias, w->n_out, n);
 }
 

@@ -27,9 +27,7 @@ typedef struct pass {
 } pass;
 
 
-static void matmul(model *m, const weight *w, const float *x, float *y, int n) {
-    tensor_matmul(m->pool, w->data, w->type, x, y, w->n_in, w->n_out, n, m->s.quant);
-}
+static void matmul(model *m, const weight *w, const float *x, float *y, int n) { model_matmul(m, w, x, y, n); }
 
 static void add_bias(float *y, const float *b, int dim, int n) {
     if (!b) return;

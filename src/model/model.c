@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "model/model_internal.h"
 
@@ -254,6 +256,46 @@ static int alloc_state(model *m, oc_error *err) {
     return 0;
 }
 
+void model_matmul(model *m, const weight *w, const float *x, float *y, int n) {
+    if (w->packed) tensor_matmul_packed(m->pool, w->packed, w->type, x, y, w->n_in, w->n_out, n, m->s.quant);
+    else tensor_matmul(m->pool, w->data, w->type, x, y, w->n_in, w->n_out, n, m->s.quant);
+}
+
+/* Gives the mapped pages of [p, p + len) back: after packing the forward
+ * pass never reads them, and they would count twice in the process's
+ * resident memory. Only whole pages inside the range, and only for an
+ * mmapped file (a caller's buffer would be zeroed). */
+static void release_pages(const gguf_file *f, const void *p, size_t len) {
+    if (!f->mapped) return;
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1), b = ((uintptr_t)p + len) & ~(uintptr_t)(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* A packed copy of w where its type and shape have one; without the
+ * memory for it, w stays as it is. */
+static void pack_weight(model *m, weight *w, bool release) {
+    const size_t size = w->data ? tensor_packed_size(w->type, w->n_in, w->n_out) : 0;
+    void *p = NULL;
+    if (!size || posix_memalign(&p, 64, size) != 0) return;
+    tensor_pack(m->pool, w->type, w->data, p, w->n_in, w->n_out);
+    w->packed = p;
+    if (release) release_pages(m->gguf, w->data, tensor_row_size(w->type, w->n_in) * (size_t)w->n_out);
+}
+
+/* Packs the matrices of the layers and the output projection (experts
+ * and the small dense heads stay in place). A tied output shares its
+ * rows with the token embeddings, which are still read. */
+static void pack_weights(model *m) {
+    if (m->params.no_pack) return;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        layer *L = &m->layers[il];
+        weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wqkv, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) pack_weight(m, ws[i], true);
+    }
+    pack_weight(m, &m->output, m->output.data != m->tok_embd.data);
+}
+
 static void resolve_params(model *m, const model_params *in) {
     model_params p = in ? *in : model_default_params();
     if (p.n_ctx <= 0) p.n_ctx = 4096;
@@ -283,6 +325,7 @@ model *model_load(const char *path, const model_params *p, oc_error *err) {
     resolve_params(m, p);
     m->pool = tensor_pool_new(m->params.n_threads);
     if (alloc_state(m, err)) goto fail;
+    pack_weights(m);
     return m;
 fail:
     oc_error_prefix(err, "load %s", path);
@@ -299,6 +342,8 @@ static void free_layers(model *m) {
         free(L->attn_out_norm); free(L->attn_out_norm_b); free(L->out_norm); free(L->out_norm_b);
         free(L->b_up); free(L->b_down);
         free(L->q_norm); free(L->k_norm); free(L->attn_post_norm); free(L->ffn_post_norm); free(L->attn_sinks); free(L->bqkv);
+        weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wqkv, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) free(ws[i]->packed);
     }
     free(m->layers);
 }
@@ -319,6 +364,7 @@ void model_free(model *m) {
     oc_aligned_free(m->kv.v);
     model_moe_free(m);
     free_layers(m);
+    free(m->output.packed);
     free(m->output_norm);
     free(m->rope_freqs);
     free(m->rope_short);
@@ -338,6 +384,19 @@ int model_n_threads(const model *m) { return tensor_pool_size(m->pool); }
 
 int model_n_seq(const model *m) { return m->params.n_seq; }
 int model_n_batch(const model *m) { return m->params.n_batch; }
+
+size_t model_packed_bytes(const model *m) {
+    size_t total = 0;
+    const weight *out = &m->output;
+    if (out->packed) total += tensor_packed_size(out->type, out->n_in, out->n_out);
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const layer *L = &m->layers[il];
+        const weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wqkv, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if (ws[i]->packed) total += tensor_packed_size(ws[i]->type, ws[i]->n_in, ws[i]->n_out);
+    }
+    return total;
+}
 
 /* Sequence ids index KV slots for decoders; encoders keep no cache, so
  * there they only label the inputs. */

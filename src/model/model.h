@@ -20,6 +20,7 @@ typedef struct model_params {
     int n_threads;             /* 0: physical cores */
     int n_seq;                 /* sequences decoded together, n_ctx positions each; 0: 1 */
     enum tensor_type kv_type;  /* TENSOR_F16 (default), TENSOR_F32 or TENSOR_Q8_0 */
+    bool no_pack;              /* multiply from the file's layout, not a packed copy (tests, benchmarks) */
 } model_params;
 
 model_params model_default_params(void);
@@ -67,6 +68,9 @@ int model_n_ctx(const model *m);
 int model_n_threads(const model *m);
 int model_n_seq(const model *m);
 int model_n_batch(const model *m);
+/* Bytes of the packed weight copies (0 with no_pack or where no ISA
+ * kernel has a packed layout). */
+size_t model_packed_bytes(const model *m);
 
 /* One forward pass over tokens of one or more sequences. Tokens of a
  * sequence come as one run at consecutive positions (a prefill chunk or a

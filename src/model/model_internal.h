@@ -5,9 +5,12 @@
 
 #include "model/model.h"
 
-/* A weight matrix used in place from the mapping: n_out rows of n_in. */
+/* A weight matrix used in place from the mapping: n_out rows of n_in;
+ * packed, when not NULL, is the model's own copy in the tile kernels'
+ * order (tensor_pack), which matmul then reads instead. */
 typedef struct weight {
     const void *data;
+    void *packed;
     enum tensor_type type;
     int n_in, n_out;
 } weight;
@@ -151,5 +154,8 @@ double model_rope_freq(const model *m, bool swa, int i);
 /* The same layers as an encoder (embeddinggemma): bidirectional attention
  * within each run, final norm, pooling, dense projections. */
 void model_llama_embed(model *m, const model_batch *b, float *out);
+
+/* y = w x for n rows of x, from the packed copy where there is one. */
+void model_matmul(model *m, const weight *w, const float *x, float *y, int n);
 
 #endif

@@ -213,19 +213,71 @@ INLINE void prefetch_rows(const uint8_t *const rows[NR], size_t off, size_t len)
         prefetch_rows(rows_, (size_t)i_ * (BB) + GEMM_PREFETCH, (size_t)nblk_ * (BB)); \
         DECODE(&P_[0], rows_, i_, nblk_); \
         DECODE(&P_[1], rows_ + PR, i_, nblk_); \
-        int c = 0; \
-        for (; c + 2 <= nc; c += 2) { \
-            const uint8_t *yr_[2] = {(const uint8_t *)y + (size_t)c * y_stride, \
-                                     (const uint8_t *)y + (size_t)(c + 1) * y_stride}; \
-            COLS(P_, yr_, i_, nblk_, 2, acc_ + c); \
-        } \
-        if (c < nc) { \
-            const uint8_t *yr_[2] = {(const uint8_t *)y + (size_t)c * y_stride, NULL}; \
-            COLS(P_, yr_, i_, nblk_, 1, acc_ + c); \
-        } \
+        PANEL_COLS(COLS); \
     } \
     for (int c = 0; c < nc; c++) STORE(s + (size_t)c * s_stride, acc_[c], nr); \
 } while (0)
+
+/* The two decoded panels P_ over the activation rows, two at a time. */
+#define PANEL_COLS(COLS) do { \
+    int c = 0; \
+    for (; c + 2 <= nc; c += 2) { \
+        const uint8_t *yr_[2] = {(const uint8_t *)y + (size_t)c * y_stride, \
+                                 (const uint8_t *)y + (size_t)(c + 1) * y_stride}; \
+        COLS(P_, yr_, i_, nblk_, 2, acc_ + c); \
+    } \
+    if (c < nc) { \
+        const uint8_t *yr_[2] = {(const uint8_t *)y + (size_t)c * y_stride, NULL}; \
+        COLS(P_, yr_, i_, nblk_, 1, acc_ + c); \
+    } \
+} while (0)
+
+/* ---- packed weights ----
+ * tensor_pack stores a model's weights, once at load, as the panel
+ * decoders want them: per block of eight rows two panels (rows 0-3, 4-7),
+ * each holding its four rows' quants already regrouped as gather4 leaves
+ * them, their sub-block scales byte-transposed, and their half scales side
+ * by side. Decoding a panel is then loads and nibble masks instead of
+ * gathers, transposes and table lookups, which is what a tile of a few
+ * tokens (sequences decoded together) spends most of its time on; and
+ * the eight rows are one sequential stream from DRAM. The arithmetic is
+ * the natural layout's COLS, so the results are the same bits.
+ * GEMM_PACKED is GEMM_PANELS for all eight rows of a packed group xp:
+ * DECODE_P(P, xp, i, nblk, p) decodes panel p of blocks i .. i+nblk-1. */
+#define GEMM_PACKED(PANEL, QK, PB, DECODE_P, COLS, STORE) do { \
+    __m256 acc_[TENSOR_GEMM_COLS][2]; \
+    for (int c = 0; c < nc; c++) acc_[c][0] = acc_[c][1] = _mm256_setzero_ps(); \
+    PANEL P_[2]; \
+    const int nb_ = n / (QK); \
+    for (int i_ = 0; i_ < nb_; i_ += (PB)) { \
+        const int nblk_ = nb_ - i_ < (PB) ? nb_ - i_ : (PB); \
+        DECODE_P(&P_[0], (const uint8_t *)xp, i_, nblk_, 0); \
+        DECODE_P(&P_[1], (const uint8_t *)xp, i_, nblk_, 1); \
+        PANEL_COLS(COLS); \
+    } \
+    for (int c = 0; c < nc; c++) STORE(s + (size_t)c * s_stride, acc_[c], NR); \
+} while (0)
+
+INLINE void storeu256(void *p, __m256i v) { _mm256_storeu_si256((__m256i *)p, v); }
+INLINE void storeu128(void *p, __m128i v) { _mm_storeu_si128((__m128i *)p, v); }
+
+/* Packs the rows rows[0..7] (natural blocks of bb bytes, nb of them) with
+ * PACK_PANEL(dst, four row pointers at one block) into panels of pbytes. */
+INLINE void pack_rows(const void *x, size_t x_stride, uint8_t *dst, int nb, size_t bb, size_t pbytes,
+                      void (*pack_panel)(uint8_t *, const uint8_t *const[PR])) {
+    for (int i = 0; i < nb; i++)
+        for (int p = 0; p < 2; p++) {
+            const uint8_t *b[PR];
+            for (int r = 0; r < PR; r++) b[r] = (const uint8_t *)x + (size_t)(PR * p + r) * x_stride + (size_t)i * bb;
+            pack_panel(dst + ((size_t)i * 2 + (size_t)p) * pbytes, b);
+        }
+}
+
+/* [a a b b c c d d] from four halves at p. */
+INLINE __m256 half_pairs(const uint8_t *p) {
+    const __m128 v = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)p));
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(v), _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+}
 
 /* ---- Q4_K, Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins ---- */
 
@@ -399,6 +451,91 @@ static void gemm_q5_K(int n, float *s, size_t s_stride, const void *x, size_t x_
     else GEMM_PANELS(k45_panel, QK_K, sizeof(block_q5_K), 1, q5k_decode, k45_cols, store_rows);
 }
 
+/* Packed Q4_K/Q5_K panel: the quants as gather4 leaves them (vector
+ * 4j + k: gather4(qs, 32j)[k]), Q5_K's fifth bits the same way, the four
+ * rows' 16 scale/min bytes byte-transposed, then d0..d3, dmin0..dmin3. */
+#define K45_PANEL_BYTES(q5) ((q5) ? 720 : 592)
+
+INLINE void k45_pack_panel(uint8_t *dst, const uint8_t *const b[PR], bool q5) {
+    const uint8_t *qs[PR], *qh[PR];
+    __m128i sm[PR], t[4];
+    for (int r = 0; r < PR; r++) {
+        qs[r] = b[r] + (q5 ? offsetof(block_q5_K, qs) : offsetof(block_q4_K, qs));
+        qh[r] = b[r] + offsetof(block_q5_K, qh);
+        sm[r] = k4_scales_mins(b[r] + offsetof(block_q4_K, scales));
+    }
+    __m256i g[4];
+    for (int j = 0; j < 4; j++) {
+        gather4(qs, 32 * (size_t)j, g);
+        for (int k = 0; k < 4; k++) storeu256(dst + 128 * j + 32 * k, g[k]);
+    }
+    dst += 512;
+    if (q5) {
+        gather4(qh, 0, g);
+        for (int k = 0; k < 4; k++) storeu256(dst + 32 * k, g[k]);
+        dst += 128;
+    }
+    transpose_bytes(sm, t);
+    for (int k = 0; k < 4; k++) storeu128(dst + 16 * k, t[k]);
+    for (int r = 0; r < PR; r++) {
+        memcpy(dst + 64 + 2 * r, b[r] + offsetof(block_q4_K, d), 2);
+        memcpy(dst + 72 + 2 * r, b[r] + offsetof(block_q4_K, dmin), 2);
+    }
+}
+static void q4k_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) { k45_pack_panel(dst, b, false); }
+static void q5k_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) { k45_pack_panel(dst, b, true); }
+
+/* k45_decode from a packed panel. */
+INLINE void k45_decode_packed(k45_panel *P, const uint8_t *xp, int i, int p, bool q5) {
+    const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * K45_PANEL_BYTES(q5);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i h[4];
+    if (q5)
+        for (int k = 0; k < 4; k++) h[k] = loadu256(src + 512 + 32 * k);
+    for (int j = 0; j < 4; j++)
+        for (int k = 0; k < 4; k++) {
+            const __m256i g = loadu256(src + 128 * j + 32 * k);
+            __m256i lo = _mm256_and_si256(g, m4), hi = _mm256_and_si256(_mm256_srli_epi16(g, 4), m4);
+            if (q5) {
+                lo = _mm256_or_si256(lo, bit_to_0x10(h[k], 2 * j));
+                hi = _mm256_or_si256(hi, bit_to_0x10(h[k], 2 * j + 1));
+            }
+            P->q[2 * j][k] = lo;
+            P->q[2 * j + 1][k] = hi;
+        }
+    src += q5 ? 640 : 512;
+    __m128i t[4];
+    for (int k = 0; k < 4; k++) t[k] = loadu128(src + 16 * k);
+    for (int sb = 0; sb < 8; sb++) P->sc[sb] = row_splat_u8(t[sb / 4], sb % 4);
+    P->mins[0] = row_quads_u8(t[2]);
+    P->mins[1] = row_quads_u8(t[3]);
+    P->d = half_pairs(src + 64);
+    P->dmin = half_pairs(src + 72);
+}
+INLINE void q4k_decode_packed(k45_panel *P, const uint8_t *xp, int i, int nblk, int p) {
+    (void)nblk;
+    k45_decode_packed(P, xp, i, p, false);
+}
+INLINE void q5k_decode_packed(k45_panel *P, const uint8_t *xp, int i, int nblk, int p) {
+    (void)nblk;
+    k45_decode_packed(P, xp, i, p, true);
+}
+
+static void pack_q4_K(const void *x, size_t x_stride, void *dst, int n) {
+    pack_rows(x, x_stride, dst, n / QK_K, sizeof(block_q4_K), K45_PANEL_BYTES(false), q4k_pack_panel);
+}
+static void pack_q5_K(const void *x, size_t x_stride, void *dst, int n) {
+    pack_rows(x, x_stride, dst, n / QK_K, sizeof(block_q5_K), K45_PANEL_BYTES(true), q5k_pack_panel);
+}
+static void gemm_packed_q4_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
+                             int nc) {
+    GEMM_PACKED(k45_panel, QK_K, 1, q4k_decode_packed, k45_cols, store_rows);
+}
+static void gemm_packed_q5_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
+                             int nc) {
+    GEMM_PACKED(k45_panel, QK_K, 1, q5k_decode_packed, k45_cols, store_rows);
+}
+
 /* ---- Q6_K: 16 sub-blocks of 16 with int8 scales, quants 0..63 less 32 ---- */
 
 typedef struct {
@@ -530,6 +667,69 @@ static void gemm_q6_K(int n, float *s, size_t s_stride, const void *x, size_t x_
                       size_t y_stride, int nr, int nc) {
     if (nc == 1) GEMV(q6k_row);
     else GEMM_PANELS(q6k_panel, QK_K, sizeof(block_q6_K), 1, q6k_decode, q6k_cols, store_rows);
+}
+
+/* Packed Q6_K panel: per half h (384 bytes) gather4 of ql at 64h, of ql
+ * at 64h + 32 and of qh at 32h; the 16-byte scales byte-transposed; d0..d3.
+ * The same 840 bytes as four natural blocks. */
+#define Q6K_PANEL_BYTES 840
+
+static void q6k_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) {
+    const uint8_t *ql[PR], *qh[PR];
+    __m128i sv[PR], t[4];
+    for (int r = 0; r < PR; r++) {
+        const block_q6_K *blk = (const block_q6_K *)b[r];
+        ql[r] = blk->ql;
+        qh[r] = blk->qh;
+        sv[r] = loadu128(blk->scales);
+    }
+    for (int h = 0; h < 2; h++) {
+        __m256i g[4];
+        const size_t offs[3] = {64 * (size_t)h, 64 * (size_t)h + 32, 32 * (size_t)h};
+        for (int v = 0; v < 3; v++) {
+            gather4(v < 2 ? ql : qh, offs[v], g);
+            for (int k = 0; k < 4; k++) storeu256(dst + 384 * h + 128 * v + 32 * k, g[k]);
+        }
+    }
+    transpose_bytes(sv, t);
+    for (int k = 0; k < 4; k++) storeu128(dst + 768 + 16 * k, t[k]);
+    for (int r = 0; r < PR; r++) memcpy(dst + 832 + 2 * r, &((const block_q6_K *)b[r])->d, 2);
+}
+
+INLINE void q6k_decode_packed(q6k_panel *P, const uint8_t *xp, int i, int nblk, int p) {
+    (void)nblk;
+    const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * Q6K_PANEL_BYTES;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *v = src + 384 * h;
+        for (int g = 0; g < 4; g++) {
+            const __m256i l0 = loadu256(v + 32 * g), l1 = loadu256(v + 128 + 32 * g), hb = loadu256(v + 256 + 32 * g);
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                               _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
+            const __m256i h3 = _mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_srli_epi16(h3, 2));
+            P->q[8 * h + g / 2][g % 2] = q0;
+            P->q[8 * h + 2 + g / 2][g % 2] = q1;
+            P->q[8 * h + 4 + g / 2][g % 2] = q2;
+            P->q[8 * h + 6 + g / 2][g % 2] = q3;
+        }
+    }
+    __m128i t[4];
+    for (int k = 0; k < 4; k++) t[k] = loadu128(src + 768 + 16 * k);
+    for (int sb = 0; sb < 16; sb++) P->sc[sb] = row_splat_s8(t[sb / 4], sb % 4);
+    for (int k = 0; k < 4; k++) P->off[k] = _mm256_slli_epi16(row_quads_s8(t[k]), 5);
+    P->d = half_pairs(src + 832);
+}
+
+static void pack_q6_K(const void *x, size_t x_stride, void *dst, int n) {
+    pack_rows(x, x_stride, dst, n / QK_K, sizeof(block_q6_K), Q6K_PANEL_BYTES, q6k_pack_panel);
+}
+static void gemm_packed_q6_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
+                             int nc) {
+    GEMM_PACKED(q6k_panel, QK_K, 1, q6k_decode_packed, q6k_cols, store_rows);
 }
 
 /* ---- Q8_0, Q4_0, Q5_0 against Q8_0: 32-element blocks with a half scale ---- */
@@ -740,6 +940,58 @@ INLINE float q32_row(const uint8_t *x, const void *vy, int n, enum tensor_type t
     return _mm_cvtss_f32(acc);
 }
 
+/* Packed Q8_0/Q4_0/Q5_0 panel of one block: Q8_0's quants as gather4
+ * leaves them (128 bytes), or Q4_0's/Q5_0's bytes as gather4x16 does (64)
+ * and Q5_0's four fifth-bit words (16); then d0..d3. As big as four
+ * natural blocks. */
+INLINE size_t q32_panel_bytes(enum tensor_type t) { return PR * q32_block_bytes(t); }
+INLINE size_t q32_panel_quant_bytes(enum tensor_type t) {
+    return t == TENSOR_Q8_0 ? 128 : t == TENSOR_Q4_0 ? 64 : 80;
+}
+
+INLINE void q32_pack_panel(uint8_t *dst, const uint8_t *const b[PR], enum tensor_type t) {
+    const uint8_t *qs[PR];
+    for (int r = 0; r < PR; r++) qs[r] = b[r] + q32_qs_offset(t);
+    __m256i g[4];
+    if (t == TENSOR_Q8_0) {
+        gather4(qs, 0, g);
+        for (int k = 0; k < 4; k++) storeu256(dst + 32 * k, g[k]);
+    } else {
+        gather4x16(qs, 0, g);
+        for (int k = 0; k < 2; k++) storeu256(dst + 32 * k, g[k]);
+        if (t == TENSOR_Q5_0)
+            for (int r = 0; r < PR; r++) memcpy(dst + 64 + 4 * r, b[r] + offsetof(block_q5_0, qh), 4);
+    }
+    for (int r = 0; r < PR; r++) memcpy(dst + q32_panel_quant_bytes(t) + 2 * r, b[r], 2);
+}
+
+INLINE void q32_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, int p, enum tensor_type t) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int b = 0; b < nblk; b++) {
+        const uint8_t *src = xp + ((size_t)(i + b) * 2 + (size_t)p) * q32_panel_bytes(t);
+        __m256i *q = P->q[b];
+        if (t == TENSOR_Q8_0) {
+            for (int k = 0; k < 4; k++) q[k] = loadu256(src + 32 * k);
+        } else {
+            for (int h = 0; h < 2; h++) {
+                const __m256i g = loadu256(src + 32 * h);
+                q[h] = _mm256_and_si256(g, m4);
+                q[2 + h] = _mm256_and_si256(_mm256_srli_epi16(g, 4), m4);
+            }
+            if (t == TENSOR_Q4_0) {
+                for (int g = 0; g < 4; g++) q[g] = _mm256_sub_epi8(q[g], _mm256_set1_epi8(8));
+            } else {
+                uint32_t qh[PR];
+                memcpy(qh, src + 64, sizeof qh);
+                for (int g = 0; g < 4; g++)
+                    q[g] = _mm256_sub_epi8(_mm256_or_si256(q[g], fifth_bits(qh, g)), _mm256_set1_epi8(16));
+            }
+        }
+        for (int g = 0; g < 4; g++) P->aq[b][g] = _mm256_abs_epi8(q[g]);
+        P->d[b] = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(src + q32_panel_quant_bytes(t))));
+    }
+}
+
 #define Q32_KERNEL(name, TYPE, WIDE) \
     static float name##_row(const uint8_t *x, const void *y, int n) { return q32_row(x, y, n, TYPE); } \
     INLINE void name##_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int nblk) { \
@@ -754,6 +1006,17 @@ INLINE float q32_row(const uint8_t *x, const void *vy, int n, enum tensor_type t
         if (nc == 1) GEMV(name##_row); \
         else GEMM_PANELS(q32_panel, 32, q32_block_bytes(TYPE), Q32_PANEL_BLOCKS, name##_decode, name##_cols, \
                          store_rows1); \
+    } \
+    static void name##_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) { q32_pack_panel(dst, b, TYPE); } \
+    static void pack_##name(const void *x, size_t x_stride, void *dst, int n) { \
+        pack_rows(x, x_stride, dst, n / 32, q32_block_bytes(TYPE), q32_panel_bytes(TYPE), name##_pack_panel); \
+    } \
+    INLINE void name##_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, int p) { \
+        q32_decode_packed(P, xp, i, nblk, p, TYPE); \
+    } \
+    static void gemm_packed_##name(int n, float *s, size_t s_stride, const void *xp, const void *y, \
+                                   size_t y_stride, int nc) { \
+        GEMM_PACKED(q32_panel, 32, Q32_PANEL_BLOCKS, name##_decode_packed, name##_cols, store_rows1); \
     }
 
 Q32_KERNEL(q8_0, TENSOR_Q8_0, true)
@@ -832,7 +1095,20 @@ static void gemm_f16(int n, float *s, size_t s_stride, const void *x, size_t x_s
     for (int r0 = 0; r0 < nr; r0 += PR) gemm_f16_rows(n, s, s_stride, x, x_stride, y, y_stride, r0, nr, nc);
 }
 
+/* Bytes of one block of eight packed rows: two panels. */
+#define PACKED(T, name, panel_bytes) do { \
+    k->pack[T] = pack_##name; \
+    k->gemm_packed[T] = gemm_packed_##name; \
+    k->packed_block_bytes[T] = 2 * (panel_bytes); \
+} while (0)
+
 void tensor_gemm_avx2(tensor_kernels *k) {
+    PACKED(TENSOR_Q8_0, q8_0, q32_panel_bytes(TENSOR_Q8_0));
+    PACKED(TENSOR_Q4_0, q4_0, q32_panel_bytes(TENSOR_Q4_0));
+    PACKED(TENSOR_Q5_0, q5_0, q32_panel_bytes(TENSOR_Q5_0));
+    PACKED(TENSOR_Q4_K, q4_K, K45_PANEL_BYTES(false));
+    PACKED(TENSOR_Q5_K, q5_K, K45_PANEL_BYTES(true));
+    PACKED(TENSOR_Q6_K, q6_K, Q6K_PANEL_BYTES);
     k->gemm[TENSOR_F16] = gemm_f16;
     k->gemm[TENSOR_Q8_0] = gemm_q8_0;
     k->gemm[TENSOR_Q4_0] = gemm_q4_0;

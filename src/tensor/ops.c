@@ -25,6 +25,7 @@ typedef struct matmul_job {
     size_t xq_row_bytes;
     uint8_t *Xq_out;
     float *Y;
+    size_t group_bytes;  /* packed W: bytes of TENSOR_GEMM_ROWS rows; 0: natural rows */
     int n_in, n_out, n_tok;
     atomic_int next_chunk;
 } matmul_job;
@@ -59,9 +60,14 @@ static void matmul_chunk_gemm(const matmul_job *j, int r0, int r1) {
         int nc = j->n_tok - t < C ? j->n_tok - t : C;
         for (int r = r0; r < r1; r += R) {
             int nr = r1 - r < R ? r1 - r : R;
-            j->tr->gemm(j->n_in, j->Y + (size_t)t * j->n_out + r, (size_t)j->n_out,
-                        j->W + (size_t)r * j->w_row_bytes, j->w_row_bytes,
-                        j->Xq + (size_t)t * j->xq_row_bytes, j->xq_row_bytes, nr, nc);
+            float *y = j->Y + (size_t)t * j->n_out + r;
+            const uint8_t *x = j->Xq + (size_t)t * j->xq_row_bytes;
+            if (j->group_bytes)
+                j->tr->gemm_packed(j->n_in, y, (size_t)j->n_out, j->W + (size_t)(r / R) * j->group_bytes, x,
+                                   j->xq_row_bytes, nc);
+            else
+                j->tr->gemm(j->n_in, y, (size_t)j->n_out, j->W + (size_t)r * j->w_row_bytes, j->w_row_bytes, x,
+                            j->xq_row_bytes, nr, nc);
         }
     }
 }
@@ -72,7 +78,7 @@ static void matmul_chunk_gemm(const matmul_job *j, int r0, int r1) {
  * batched prefill (vec_dot sums in another order, and a rounding
  * difference that flips one quantized activation shows in the logits). */
 static void matmul_chunk(const matmul_job *j, int r0, int r1) {
-    if (j->tr->gemm) matmul_chunk_gemm(j, r0, r1);
+    if (j->tr->gemm || j->group_bytes) matmul_chunk_gemm(j, r0, r1);
     else matmul_chunk_vec_dot(j, r0, r1);
 }
 
@@ -90,10 +96,10 @@ static void matmul_rows(void *ctx, int ith, int nth) {
     }
 }
 
-void tensor_matmul(tensor_pool *pool, const void *W, enum tensor_type wtype, const float *X,
+static void matmul(tensor_pool *pool, const void *W, size_t group_bytes, enum tensor_type wtype, const float *X,
                    float *Y, int n_in, int n_out, int n_tok, void *scratch) {
     matmul_job j = {
-        .W = W, .tr = tensor_get_traits(wtype), .X = X, .Y = Y,
+        .W = W, .tr = tensor_get_traits(wtype), .X = X, .Y = Y, .group_bytes = group_bytes,
         .n_in = n_in, .n_out = n_out, .n_tok = n_tok,
     };
     j.w_row_bytes = tensor_row_size(wtype, n_in);
@@ -113,6 +119,46 @@ void tensor_matmul(tensor_pool *pool, const void *W, enum tensor_type wtype, con
         else tensor_pool_run(pool, quantize_rows, &j);
     }
     tensor_pool_run(pool, matmul_rows, &j);
+}
+
+void tensor_matmul(tensor_pool *pool, const void *W, enum tensor_type wtype, const float *X,
+                   float *Y, int n_in, int n_out, int n_tok, void *scratch) {
+    matmul(pool, W, 0, wtype, X, Y, n_in, n_out, n_tok, scratch);
+}
+
+/* ---- packed weights ---- */
+
+size_t tensor_packed_size(enum tensor_type wtype, int n_in, int n_out) {
+    const tensor_traits *tr = tensor_get_traits(wtype);
+    if (!tr || !tr->pack || n_in <= 0 || n_out <= 0 || n_in % tr->blck_size || n_out % TENSOR_GEMM_ROWS) return 0;
+    return (size_t)(n_out / TENSOR_GEMM_ROWS) * (size_t)(n_in / tr->blck_size) * tr->packed_block_bytes;
+}
+
+typedef struct pack_job {
+    const tensor_traits *tr;
+    const uint8_t *W;
+    uint8_t *dst;
+    size_t row_bytes, group_bytes;
+    int n_in, n_groups;
+} pack_job;
+
+static void pack_groups(void *ctx, int ith, int nth) {
+    const pack_job *j = ctx;
+    for (int g = ith; g < j->n_groups; g += nth)
+        j->tr->pack(j->W + (size_t)g * TENSOR_GEMM_ROWS * j->row_bytes, j->row_bytes,
+                    j->dst + (size_t)g * j->group_bytes, j->n_in);
+}
+
+void tensor_pack(tensor_pool *pool, enum tensor_type wtype, const void *W, void *dst, int n_in, int n_out) {
+    pack_job j = {.tr = tensor_get_traits(wtype), .W = W, .dst = dst, .n_in = n_in,
+                  .row_bytes = tensor_row_size(wtype, n_in), .n_groups = n_out / TENSOR_GEMM_ROWS};
+    j.group_bytes = tensor_packed_size(wtype, n_in, TENSOR_GEMM_ROWS);
+    tensor_pool_run(pool, pack_groups, &j);
+}
+
+void tensor_matmul_packed(tensor_pool *pool, const void *Wp, enum tensor_type wtype, const float *X,
+                          float *Y, int n_in, int n_out, int n_tok, void *scratch) {
+    matmul(pool, Wp, tensor_packed_size(wtype, n_in, TENSOR_GEMM_ROWS), wtype, X, Y, n_in, n_out, n_tok, scratch);
 }
 
 void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {

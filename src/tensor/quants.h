@@ -94,6 +94,9 @@ typedef struct tensor_kernels {
     tensor_from_float_fn from_float[TENSOR_TYPE_COUNT]; /* activation quantizers */
     tensor_to_float_fn to_float[TENSOR_TYPE_COUNT];
     tensor_gemm_fn gemm[TENSOR_TYPE_COUNT];
+    tensor_pack_fn pack[TENSOR_TYPE_COUNT];
+    tensor_gemm_packed_fn gemm_packed[TENSOR_TYPE_COUNT];
+    size_t packed_block_bytes[TENSOR_TYPE_COUNT];
 } tensor_kernels;
 
 void tensor_kernels_scalar(tensor_kernels *k);

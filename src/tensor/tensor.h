@@ -37,6 +37,13 @@ typedef void (*tensor_vec_dot_fn)(int n, float *s, const void *x, const void *y)
 typedef void (*tensor_gemm_fn)(int n, float *s, size_t s_stride, const void *x, size_t x_stride,
                                const void *y, size_t y_stride, int nr, int nc);
 
+/* Packed weights (see tensor_pack): pack stores TENSOR_GEMM_ROWS rows of
+ * n elements (x_stride bytes apart) at dst as the ISA's tile kernel reads
+ * them; gemm_packed is gemm for all the rows of such a group xp. */
+typedef void (*tensor_pack_fn)(const void *x, size_t x_stride, void *dst, int n);
+typedef void (*tensor_gemm_packed_fn)(int n, float *s, size_t s_stride, const void *xp, const void *y,
+                                      size_t y_stride, int nc);
+
 typedef struct tensor_traits {
     const char *name;        /* "Q4_K" */
     int blck_size;           /* elements per block */
@@ -46,6 +53,9 @@ typedef struct tensor_traits {
     tensor_from_float_fn from_float; /* quantize a row; NULL if unsupported */
     tensor_vec_dot_fn vec_dot;       /* NULL if unsupported */
     tensor_gemm_fn gemm;             /* NULL: matmul uses vec_dot */
+    tensor_pack_fn pack;             /* NULL: no packed layout */
+    tensor_gemm_packed_fn gemm_packed;
+    size_t packed_block_bytes;       /* a block of TENSOR_GEMM_ROWS packed rows */
     enum tensor_type vec_dot_type;   /* what activations are quantized to */
 } tensor_traits;
 
@@ -97,6 +107,18 @@ void tensor_pool_run(tensor_pool *p, tensor_task_fn fn, void *ctx);
 size_t tensor_matmul_scratch_size(enum tensor_type wtype, int n_in, int n_tok);
 void tensor_matmul(tensor_pool *pool, const void *W, enum tensor_type wtype, const float *X,
                    float *Y, int n_in, int n_out, int n_tok, void *scratch);
+
+/* Packed weights: a matrix stored once (at model load) in the order the
+ * active ISA's tile kernel decodes it, a group of TENSOR_GEMM_ROWS rows
+ * interleaved block by block. matmul on it gives the same bits as on the
+ * natural layout, only faster (prefill, and several sequences decoded
+ * together). tensor_packed_size is 0 where there is no packed layout (the
+ * type, the ISA, or n_out not a multiple of TENSOR_GEMM_ROWS); tensor_pack
+ * fills dst (that many bytes) from the natural rows W. */
+size_t tensor_packed_size(enum tensor_type wtype, int n_in, int n_out);
+void tensor_pack(tensor_pool *pool, enum tensor_type wtype, const void *W, void *dst, int n_in, int n_out);
+void tensor_matmul_packed(tensor_pool *pool, const void *Wp, enum tensor_type wtype, const float *X,
+                          float *Y, int n_in, int n_out, int n_tok, void *scratch);
 
 /* ---- elementwise ops (single-threaded, vectorised by the compiler) ---- */
 void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps);

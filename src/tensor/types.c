@@ -177,6 +177,11 @@ static void build_traits(enum tensor_isa isa) {
             if (!tr->from_float) tr->from_float = KERNELS[lvl].from_float[t];
             if (!tr->to_float) tr->to_float = KERNELS[lvl].to_float[t];
             if (!tr->gemm) tr->gemm = KERNELS[lvl].gemm[t];
+            if (!tr->pack && KERNELS[lvl].pack[t]) {
+                tr->pack = KERNELS[lvl].pack[t];
+                tr->gemm_packed = KERNELS[lvl].gemm_packed[t];
+                tr->packed_block_bytes = KERNELS[lvl].packed_block_bytes[t];
+            }
         }
     }
 }

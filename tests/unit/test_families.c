@@ -290,6 +290,48 @@ static void check_shift(const char *file, const char *key, uint32_t value, const
     unlink(dst);
 }
 
+/* Packed weights (tensor_pack) against the file's layout: a batch of two
+ * sequences' prompts with every token's logits, then a decode step of
+ * both, bit for bit. qwen3-quant has Q8_0, Q4_K and Q6_K matrices with
+ * packed layouts beside IQ4 ones without. */
+static void check_packed(const char *file) {
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/models/%s", file);
+    model *mm[2];
+    for (int k = 0; k < 2; k++) {
+        model_params p = model_default_params();
+        p.n_threads = 2, p.n_ctx = 64, p.n_seq = 2, p.no_pack = k == 1;
+        oc_error err;
+        mm[k] = model_load(path, &p, &err);
+        CHECK_MSG(mm[k] != NULL, "load %s: %s", path, err.msg);
+        if (!mm[k]) return;
+    }
+    const size_t packed = model_packed_bytes(mm[0]);
+    CHECK_EQ_INT((long long)model_packed_bytes(mm[1]), 0);
+    if (tensor_isa_active() >= TENSOR_ISA_AVX2) CHECK_MSG(packed > 0, "%s: no weight was packed", file);
+    const int n_vocab = model_hparams_of(mm[0])->n_vocab;
+    static const int32_t tok[] = {11, 22, 33, 44, 55, 66, 77, 88, 99, 5, 6, 7, 8, 9};
+    int32_t pos[14], seq[14];
+    bool want[14];
+    for (int i = 0; i < 14; i++) pos[i] = i < 9 ? i : i - 9, seq[i] = i < 9 ? 0 : 1, want[i] = true;
+    float *l[2];
+    bool same = true;
+    for (int k = 0; k < 2; k++) {
+        l[k] = malloc(sizeof(float) * 16 * (size_t)n_vocab);
+        oc_error err;
+        model_batch b = {.n = 14, .tokens = tok, .pos = pos, .seq = seq, .logits = want};
+        const int32_t step_tok[2] = {3, 4}, step_pos[2] = {9, 5}, step_seq[2] = {0, 1};
+        model_batch step = {.n = 2, .tokens = step_tok, .pos = step_pos, .seq = step_seq, .logits = want};
+        CHECK_MSG(model_decode(mm[k], &b, l[k], &err) == 0 &&
+                  model_decode(mm[k], &step, l[k] + 14 * (size_t)n_vocab, &err) == 0, "%s: decode", file);
+    }
+    same = memcmp(l[0], l[1], sizeof(float) * 16 * (size_t)n_vocab) == 0;
+    CHECK_MSG(same, "%s: packed weights give other logits", file);
+    printf("packed weights, %s: %zu bytes packed, logits of 16 tokens in 2 sequences %s\n", file, packed,
+           same ? "identical" : "DIFFER");
+    for (int k = 0; k < 2; k++) free(l[k]), model_free(mm[k]);
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++) check_family(FAMILIES[i], NULL);
     check_embedding("gemma-embedding.gguf");
@@ -302,6 +344,7 @@ int main(void) {
     free(pre);
     model_free(m);
     check_embedding("embeddinggemma-ollama.gguf");
+    check_packed("qwen3-quant.gguf");
     check_shift("gemma3.gguf", NULL, 0, "gemma3 sliding layer (own rope base)");
     check_shift("gemma3.gguf", "gemma3.attention.sliding_window_pattern", 1, "gemma3 global layer (linear scaling)");
     check_shift("gpt-oss.gguf", NULL, 0, "gpt-oss (YaRN)");

@@ -516,6 +516,86 @@ static void test_gemm(void) {
     }
 }
 
+/* ---- packed weights: the same bits as the natural gemm ---- */
+
+static int packed_tiles;
+
+/* 8 random rows of n elements packed, against nc activation rows of
+ * stride ys: every output equals the natural tile's, bit for bit. */
+static void check_packed(enum tensor_type t, int isa, int n, int nc) {
+    const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
+    const enum tensor_type yt = tr->vec_dot_type;
+    const int R = TENSOR_GEMM_ROWS;
+    const size_t xs = tensor_row_size(t, n), ys = tensor_row_size(yt, n) + 4 * (rnd() % 3);
+    const size_t pbytes = (size_t)(n / tr->blck_size) * tr->packed_block_bytes, ss = (size_t)R + rnd() % 3;
+    uint8_t *x = calloc(1, xs * R + 64), *y = calloc(1, ys * (size_t)nc + 64), *xp = malloc(pbytes + 64);
+    float *yf = malloc((size_t)n * sizeof(float)), *want = malloc(ss * (size_t)nc * sizeof(float));
+    float *got = malloc(ss * (size_t)nc * sizeof(float));
+    for (int r = 0; r < R; r++) fill_weights(t, x + (size_t)r * xs, n);
+    for (int c = 0; c < nc; c++) {
+        fill_floats(yf, n, rnd() & 1 ? 1.0f : 30.0f);
+        ref_quantize(yt, yf, y + (size_t)c * ys, n);
+    }
+    memset(xp + pbytes, 0xA5, 64);
+    tr->pack(x, xs, xp, n);
+    bool guard = true;
+    for (int k = 0; k < 64; k++) guard = guard && xp[pbytes + k] == 0xA5;
+    for (size_t i = 0; i < ss * (size_t)nc; i++) want[i] = got[i] = NAN;
+    tr->gemm(n, want, ss, x, xs, y, ys, R, nc);
+    tr->gemm_packed(n, got, ss, xp, y, ys, nc);
+    CHECK_MSG(guard, "%s %s pack n=%d wrote past its %zu bytes", tr->name, tensor_isa_name((enum tensor_isa)isa), n,
+              pbytes);
+    CHECK_MSG(memcmp(want, got, ss * (size_t)nc * sizeof(float)) == 0, "%s %s packed gemm n=%d nc=%d differs",
+              tr->name, tensor_isa_name((enum tensor_isa)isa), n, nc);
+    packed_tiles++;
+    free(x); free(y); free(xp); free(yf); free(want); free(got);
+}
+
+/* tensor_matmul_packed against tensor_matmul on a whole matrix, through a
+ * pool: row groups and token tiles must land where the natural ones do. */
+static void check_matmul_packed(enum tensor_type t, tensor_pool *pool, int n_in, int n_out, int n_tok) {
+    const size_t rb = tensor_row_size(t, n_in), psz = tensor_packed_size(t, n_in, n_out);
+    CHECK_MSG(psz > 0, "%s: no packed size for %d x %d", tensor_type_name(t), n_out, n_in);
+    if (!psz) return;
+    uint8_t *W = malloc(rb * (size_t)n_out), *Wp = malloc(psz);
+    float *X = malloc(sizeof(float) * (size_t)n_in * (size_t)n_tok);
+    float *Y0 = malloc(sizeof(float) * (size_t)n_out * (size_t)n_tok), *Y1 = malloc(sizeof(float) * (size_t)n_out * (size_t)n_tok);
+    void *scratch = malloc(tensor_matmul_scratch_size(t, n_in, n_tok));
+    for (int r = 0; r < n_out; r++) fill_weights(t, W + (size_t)r * rb, n_in);
+    fill_floats(X, n_in * n_tok, 1.0f);
+    tensor_pack(pool, t, W, Wp, n_in, n_out);
+    tensor_matmul(pool, W, t, X, Y0, n_in, n_out, n_tok, scratch);
+    tensor_matmul_packed(pool, Wp, t, X, Y1, n_in, n_out, n_tok, scratch);
+    CHECK_MSG(memcmp(Y0, Y1, sizeof(float) * (size_t)n_out * (size_t)n_tok) == 0,
+              "%s matmul packed %d x %d by %d tokens differs", tensor_type_name(t), n_out, n_in, n_tok);
+    free(W); free(Wp); free(X); free(Y0); free(Y1); free(scratch);
+}
+
+static void test_packed(void) {
+    static const int blocks[] = {1, 2, 7, 9};
+    static const int ncs[] = {1, 2, 3, 4, 5, 13, TENSOR_GEMM_COLS};
+    tensor_pool *pool = tensor_pool_new(2);
+    int types = 0;
+    for (size_t ti = 0; ti < sizeof(WEIGHT_TYPES) / sizeof(WEIGHT_TYPES[0]); ti++) {
+        const enum tensor_type t = WEIGHT_TYPES[ti];
+        for (int isa = TENSOR_ISA_AVX2; isa <= (int)tensor_isa_detected(); isa++) {
+            const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
+            if (!tr->pack) continue;
+            CHECK_MSG(tr->gemm_packed && tr->packed_block_bytes > 0, "%s packed kernel incomplete", tr->name);
+            for (size_t b = 0; b < sizeof(blocks) / sizeof(int); b++)
+                for (size_t k = 0; k < sizeof(ncs) / sizeof(int); k++) check_packed(t, isa, blocks[b] * tr->blck_size, ncs[k]);
+            types++;
+        }
+        if (tensor_packed_size(t, 512, 40)) {
+            CHECK(tensor_packed_size(t, 512, 36) == 0); /* rows not a whole number of groups */
+            for (int n_tok = 1; n_tok <= 40; n_tok += 13) check_matmul_packed(t, pool, 512, 40, n_tok);
+        }
+    }
+    if (tensor_isa_active() >= TENSOR_ISA_AVX2) CHECK_MSG(types >= 6, "packed layouts: %d types", types);
+    else CHECK(tensor_packed_size(TENSOR_Q4_K, 512, 40) == 0); /* scalar: nothing is packed */
+    tensor_pool_free(pool);
+}
+
 /* Rows that stress the quantizers: ties for the largest magnitude with
  * both signs, an all-zero block, exact halves, tiny and huge values. */
 static void fill_quant_input(float *x, int n, int kind) {
@@ -642,9 +722,10 @@ int main(void) {
     if (tensor_isa_detected() < TENSOR_ISA_AVX512) printf("AVX-512 kernels not tested: this CPU lacks them\n");
     test_vec_dot();
     test_gemm();
+    test_packed();
     test_from_float();
     test_to_float();
-    printf("gemm tiles checked: %d\n", gemm_tiles);
+    printf("gemm tiles checked: %d; packed tiles: %d\n", gemm_tiles, packed_tiles);
     printf("largest vec_dot error relative to sum |x*y|: %.3g; Q8_0/Q8_1 near-tie differences from scalar: %d\n",
            max_rel_err, tie_diffs);
     return check_done();
