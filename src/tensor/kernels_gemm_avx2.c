@@ -244,19 +244,29 @@ INLINE void prefetch_rows(const uint8_t *const rows[NR], size_t off, size_t len)
  * the natural layout's COLS, so the results are the same bits.
  * GEMM_PACKED is GEMM_PANELS for all eight rows of a packed group xp:
  * DECODE_P(P, xp, i, nblk, p) decodes panel p of blocks i .. i+nblk-1. */
-#define GEMM_PACKED(PANEL, QK, PB, DECODE_P, COLS, STORE) do { \
+#ifndef PACKED_PREFETCH
+#define PACKED_PREFETCH 2048
+#endif
+#define GEMM_PACKED(PANEL, QK, BB, PB, DECODE_P, COLS, STORE) do { \
     __m256 acc_[TENSOR_GEMM_COLS][2]; \
     for (int c = 0; c < nc; c++) acc_[c][0] = acc_[c][1] = _mm256_setzero_ps(); \
     PANEL P_[2]; \
     const int nb_ = n / (QK); \
     for (int i_ = 0; i_ < nb_; i_ += (PB)) { \
         const int nblk_ = nb_ - i_ < (PB) ? nb_ - i_ : (PB); \
+        for (size_t o_ = 0; o_ < (size_t)nblk_ * (BB); o_ += 64) \
+            _mm_prefetch((const char *)xp + (size_t)i_ * (BB) + PACKED_PREFETCH + o_, _MM_HINT_T0); \
         DECODE_P(&P_[0], (const uint8_t *)xp, i_, nblk_, 0); \
         DECODE_P(&P_[1], (const uint8_t *)xp, i_, nblk_, 1); \
         PANEL_COLS(COLS); \
     } \
     for (int c = 0; c < nc; c++) STORE(s + (size_t)c * s_stride, acc_[c], NR); \
 } while (0)
+
+/* Up to this many activation rows, a packed kernel decodes each quant
+ * vector where it is used instead of into a panel first: used by at most
+ * two column pairs, it is cheaper to unpack twice than to store and load. */
+#define FLY_COLS 4
 
 INLINE void storeu256(void *p, __m256i v) { _mm256_storeu_si256((__m256i *)p, v); }
 INLINE void storeu128(void *p, __m128i v) { _mm_storeu_si128((__m128i *)p, v); }
@@ -286,6 +296,7 @@ typedef struct {
     __m256i sc[8];    /* int16: row r's scale of sub-block s in lanes 4r..4r+3 */
     __m256i mins[2];  /* int16: lane 4r + k = row r's min of sub-block 4p + k */
     __m256 d, dmin;   /* row pairs */
+    const uint8_t *src; /* a packed panel whose quants q does not hold (see k45_fly_quant) */
 } k45_panel;
 
 /* The 12 bytes of 6-bit scales and mins as 16: eight scales, eight mins. */
@@ -356,9 +367,10 @@ INLINE void q5k_decode(k45_panel *P, const uint8_t *const rows[PR], int i, int n
 /* acc[c][p] += panel p times superblock i of activation row yrow[c], for
  * c < ncol (Q4_K and Q5_K). A sub-block's four maddubs sum to at most
  * 4 * 2 * 31 * 127 = 31496 in int16. */
-INLINE void k45_cols(const k45_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
-                     __m256 (*acc)[2]) {
-    (void)nblk;
+INLINE __m256i k45_fly_quant(const uint8_t *src, int s, int g, bool q5);
+
+INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2],
+                          bool fly, bool q5) {
     const block_q8_K *y[2];
     __m256i sum[2][2];
     for (int c = 0; c < ncol; c++) {
@@ -370,11 +382,13 @@ INLINE void k45_cols(const k45_panel P[2], const uint8_t *const yrow[2], int i, 
         for (int g = 0; g < 4; g++) {
             __m256i yb[2];
             for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 32 * s + 8 * g);
-            for (int p = 0; p < 2; p++)
+            for (int p = 0; p < 2; p++) {
+                const __m256i w = fly ? k45_fly_quant(P[p].src, s, g, q5) : P[p].q[s][g];
                 for (int c = 0; c < ncol; c++) {
-                    const __m256i m = _mm256_maddubs_epi16(P[p].q[s][g], yb[c]);
+                    const __m256i m = _mm256_maddubs_epi16(w, yb[c]);
                     t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
                 }
+            }
         }
         for (int p = 0; p < 2; p++)
             for (int c = 0; c < ncol; c++)
@@ -395,6 +409,12 @@ INLINE void k45_cols(const k45_panel P[2], const uint8_t *const yrow[2], int i, 
             acc[c][p] = _mm256_fmadd_ps(f, yd, acc[c][p]);
         }
     }
+}
+
+INLINE void k45_cols(const k45_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                     __m256 (*acc)[2]) {
+    (void)nblk;
+    k45_cols_impl(P, yrow, i, ncol, acc, false, false);
 }
 
 /* Q4_K and Q5_K on the natural layout (see "the single-column path"). */
@@ -485,24 +505,27 @@ INLINE void k45_pack_panel(uint8_t *dst, const uint8_t *const b[PR], bool q5) {
 static void q4k_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) { k45_pack_panel(dst, b, false); }
 static void q5k_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) { k45_pack_panel(dst, b, true); }
 
-/* k45_decode from a packed panel. */
-INLINE void k45_decode_packed(k45_panel *P, const uint8_t *xp, int i, int p, bool q5) {
+/* Quant vector P->q[s][g] of a packed panel, decoded where it is used:
+ * with one or two activation rows each is used once, and storing the
+ * decoded panel to be loaded back would cost more than the arithmetic. */
+INLINE __m256i k45_fly_quant(const uint8_t *src, int s, int g, bool q5) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), v = loadu256(src + 64 * (s & ~1) + 32 * g);
+    __m256i q = _mm256_and_si256(s & 1 ? _mm256_srli_epi16(v, 4) : v, m4);
+    if (q5) {
+        const __m256i h = loadu256(src + 512 + 32 * g);
+        const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(s)), _mm256_set1_epi8(1));
+        q = _mm256_or_si256(q, _mm256_slli_epi16(bit, 4));
+    }
+    return q;
+}
+
+/* k45_decode from a packed panel; without quants, P->src points at them
+ * for k45_fly_quant. */
+INLINE void k45_decode_packed(k45_panel *P, const uint8_t *xp, int i, int p, bool q5, bool quants) {
     const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * K45_PANEL_BYTES(q5);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256i h[4];
-    if (q5)
-        for (int k = 0; k < 4; k++) h[k] = loadu256(src + 512 + 32 * k);
-    for (int j = 0; j < 4; j++)
-        for (int k = 0; k < 4; k++) {
-            const __m256i g = loadu256(src + 128 * j + 32 * k);
-            __m256i lo = _mm256_and_si256(g, m4), hi = _mm256_and_si256(_mm256_srli_epi16(g, 4), m4);
-            if (q5) {
-                lo = _mm256_or_si256(lo, bit_to_0x10(h[k], 2 * j));
-                hi = _mm256_or_si256(hi, bit_to_0x10(h[k], 2 * j + 1));
-            }
-            P->q[2 * j][k] = lo;
-            P->q[2 * j + 1][k] = hi;
-        }
+    P->src = src;
+    for (int sb = 0; sb < 8 && quants; sb++)
+        for (int g = 0; g < 4; g++) P->q[sb][g] = k45_fly_quant(src, sb, g, q5);
     src += q5 ? 640 : 512;
     __m128i t[4];
     for (int k = 0; k < 4; k++) t[k] = loadu128(src + 16 * k);
@@ -514,11 +537,29 @@ INLINE void k45_decode_packed(k45_panel *P, const uint8_t *xp, int i, int p, boo
 }
 INLINE void q4k_decode_packed(k45_panel *P, const uint8_t *xp, int i, int nblk, int p) {
     (void)nblk;
-    k45_decode_packed(P, xp, i, p, false);
+    k45_decode_packed(P, xp, i, p, false, true);
 }
 INLINE void q5k_decode_packed(k45_panel *P, const uint8_t *xp, int i, int nblk, int p) {
     (void)nblk;
-    k45_decode_packed(P, xp, i, p, true);
+    k45_decode_packed(P, xp, i, p, true, true);
+}
+INLINE void q4k_scales_packed(k45_panel *P, const uint8_t *xp, int i, int nblk, int p) {
+    (void)nblk;
+    k45_decode_packed(P, xp, i, p, false, false);
+}
+INLINE void q5k_scales_packed(k45_panel *P, const uint8_t *xp, int i, int nblk, int p) {
+    (void)nblk;
+    k45_decode_packed(P, xp, i, p, true, false);
+}
+INLINE void q4k_cols_fly(const k45_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                         __m256 (*acc)[2]) {
+    (void)nblk;
+    k45_cols_impl(P, yrow, i, ncol, acc, true, false);
+}
+INLINE void q5k_cols_fly(const k45_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                         __m256 (*acc)[2]) {
+    (void)nblk;
+    k45_cols_impl(P, yrow, i, ncol, acc, true, true);
 }
 
 static void pack_q4_K(const void *x, size_t x_stride, void *dst, int n) {
@@ -529,11 +570,13 @@ static void pack_q5_K(const void *x, size_t x_stride, void *dst, int n) {
 }
 static void gemm_packed_q4_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
                              int nc) {
-    GEMM_PACKED(k45_panel, QK_K, 1, q4k_decode_packed, k45_cols, store_rows);
+    if (nc <= FLY_COLS) GEMM_PACKED(k45_panel, QK_K, 2 * K45_PANEL_BYTES(false), 1, q4k_scales_packed, q4k_cols_fly, store_rows);
+    else GEMM_PACKED(k45_panel, QK_K, 2 * K45_PANEL_BYTES(false), 1, q4k_decode_packed, k45_cols, store_rows);
 }
 static void gemm_packed_q5_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
                              int nc) {
-    GEMM_PACKED(k45_panel, QK_K, 1, q5k_decode_packed, k45_cols, store_rows);
+    if (nc <= FLY_COLS) GEMM_PACKED(k45_panel, QK_K, 2 * K45_PANEL_BYTES(true), 1, q5k_scales_packed, q5k_cols_fly, store_rows);
+    else GEMM_PACKED(k45_panel, QK_K, 2 * K45_PANEL_BYTES(true), 1, q5k_decode_packed, k45_cols, store_rows);
 }
 
 /* ---- Q6_K: 16 sub-blocks of 16 with int8 scales, quants 0..63 less 32 ---- */
@@ -543,6 +586,7 @@ typedef struct {
     __m256i sc[16];   /* int16: row r's scale of sub-block s in lanes 4r..4r+3 */
     __m256i off[4];   /* int16: lane 4r + k = 32 * row r's scale of sub-block 4p + k */
     __m256 d;         /* row pairs */
+    const uint8_t *src; /* a packed panel whose quants q does not hold (see q6k_fly_quant) */
 } q6k_panel;
 
 INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int nblk) {
@@ -586,9 +630,10 @@ INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int n
 /* As k45_cols. A sub-block's two maddubs sum to at most 2 * 2 * 63 * 127
  * in int16; the -32 of every quant is taken off once per superblock with
  * the bsums. */
-INLINE void q6k_cols(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
-                     __m256 (*acc)[2]) {
-    (void)nblk;
+INLINE __m256i q6k_fly_quant(const uint8_t *src, int s, int g);
+
+INLINE void q6k_cols_impl(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2],
+                          bool fly) {
     const block_q8_K *y[2];
     __m256i sum[2][2];
     for (int c = 0; c < ncol; c++) {
@@ -604,11 +649,13 @@ INLINE void q6k_cols(const q6k_panel P[2], const uint8_t *const yrow[2], int i, 
         for (int g = 0; g < 2; g++) {
             __m256i yb[2];
             for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 16 * s + 8 * g);
-            for (int p = 0; p < 2; p++)
+            for (int p = 0; p < 2; p++) {
+                const __m256i w = fly ? q6k_fly_quant(P[p].src, s, g) : P[p].q[s][g];
                 for (int c = 0; c < ncol; c++) {
-                    const __m256i m = _mm256_maddubs_epi16(P[p].q[s][g], yb[c]);
+                    const __m256i m = _mm256_maddubs_epi16(w, yb[c]);
                     t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
                 }
+            }
         }
         for (int p = 0; p < 2; p++)
             for (int c = 0; c < ncol; c++)
@@ -619,6 +666,12 @@ INLINE void q6k_cols(const q6k_panel P[2], const uint8_t *const yrow[2], int i, 
         for (int p = 0; p < 2; p++)
             acc[c][p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[c][p]), _mm256_mul_ps(P[p].d, yd), acc[c][p]);
     }
+}
+
+INLINE void q6k_cols(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                     __m256 (*acc)[2]) {
+    (void)nblk;
+    q6k_cols_impl(P, yrow, i, ncol, acc, false);
 }
 
 /* Q6_K on the natural layout: 128 elements, quants 0..63, sc the scales of
@@ -696,27 +749,24 @@ static void q6k_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) {
     for (int r = 0; r < PR; r++) memcpy(dst + 832 + 2 * r, &((const block_q6_K *)b[r])->d, 2);
 }
 
-INLINE void q6k_decode_packed(q6k_panel *P, const uint8_t *xp, int i, int nblk, int p) {
-    (void)nblk;
-    const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * Q6K_PANEL_BYTES;
+/* P->q[s][g] of a packed panel where it is used (as k45_fly_quant):
+ * sub-block s = 8h + 2v + g'/2 with g' = 2 (s % 2) + g takes its low
+ * nibbles from ql vector v % 2 of half h and its two high bits from qh. */
+INLINE __m256i q6k_fly_quant(const uint8_t *src, int s, int g) {
+    const int h = s / 8, v = (s % 8) / 2, gg = 2 * (s % 2) + g;
+    const uint8_t *base = src + 384 * h;
+    const __m256i l = loadu256(base + 128 * (v & 1) + 32 * gg), hb = loadu256(base + 256 + 32 * gg);
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    for (int h = 0; h < 2; h++) {
-        const uint8_t *v = src + 384 * h;
-        for (int g = 0; g < 4; g++) {
-            const __m256i l0 = loadu256(v + 32 * g), l1 = loadu256(v + 128 + 32 * g), hb = loadu256(v + 256 + 32 * g);
-            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                               _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
-            const __m256i h3 = _mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_srli_epi16(h3, 2));
-            P->q[8 * h + g / 2][g % 2] = q0;
-            P->q[8 * h + 2 + g / 2][g % 2] = q1;
-            P->q[8 * h + 4 + g / 2][g % 2] = q2;
-            P->q[8 * h + 6 + g / 2][g % 2] = q3;
-        }
-    }
+    const __m256i lo = _mm256_and_si256(v < 2 ? l : _mm256_srli_epi16(l, 4), m4);
+    const __m256i hi = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * v)), m2);
+    return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+}
+
+INLINE void q6k_decode_packed_impl(q6k_panel *P, const uint8_t *xp, int i, int p, bool quants) {
+    const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * Q6K_PANEL_BYTES;
+    P->src = src;
+    for (int sb = 0; sb < 16 && quants; sb++)
+        for (int g = 0; g < 2; g++) P->q[sb][g] = q6k_fly_quant(src, sb, g);
     __m128i t[4];
     for (int k = 0; k < 4; k++) t[k] = loadu128(src + 768 + 16 * k);
     for (int sb = 0; sb < 16; sb++) P->sc[sb] = row_splat_s8(t[sb / 4], sb % 4);
@@ -724,12 +774,27 @@ INLINE void q6k_decode_packed(q6k_panel *P, const uint8_t *xp, int i, int nblk, 
     P->d = half_pairs(src + 832);
 }
 
+INLINE void q6k_decode_packed(q6k_panel *P, const uint8_t *xp, int i, int nblk, int p) {
+    (void)nblk;
+    q6k_decode_packed_impl(P, xp, i, p, true);
+}
+INLINE void q6k_scales_packed(q6k_panel *P, const uint8_t *xp, int i, int nblk, int p) {
+    (void)nblk;
+    q6k_decode_packed_impl(P, xp, i, p, false);
+}
+INLINE void q6k_cols_fly(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
+                         __m256 (*acc)[2]) {
+    (void)nblk;
+    q6k_cols_impl(P, yrow, i, ncol, acc, true);
+}
+
 static void pack_q6_K(const void *x, size_t x_stride, void *dst, int n) {
     pack_rows(x, x_stride, dst, n / QK_K, sizeof(block_q6_K), Q6K_PANEL_BYTES, q6k_pack_panel);
 }
 static void gemm_packed_q6_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
                              int nc) {
-    GEMM_PACKED(q6k_panel, QK_K, 1, q6k_decode_packed, q6k_cols, store_rows);
+    if (nc <= FLY_COLS) GEMM_PACKED(q6k_panel, QK_K, 2 * Q6K_PANEL_BYTES, 1, q6k_scales_packed, q6k_cols_fly, store_rows);
+    else GEMM_PACKED(q6k_panel, QK_K, 2 * Q6K_PANEL_BYTES, 1, q6k_decode_packed, q6k_cols, store_rows);
 }
 
 /* ---- Q8_0, Q4_0, Q5_0 against Q8_0: 32-element blocks with a half scale ---- */
@@ -740,6 +805,7 @@ typedef struct {
     __m256i q[Q32_PANEL_BLOCKS][4];  /* block b, elements 8g .. 8g+7: signed quants */
     __m256i aq[Q32_PANEL_BLOCKS][4]; /* their magnitudes, stored: the loop is short of ALU slots, not loads */
     __m128 d[Q32_PANEL_BLOCKS];      /* the four rows' block scales */
+    const uint8_t *src;              /* a packed panel whose quants q, aq do not hold (see q32_fly_quant) */
 } q32_panel;
 
 /* 16 bytes at byte offset off of each row, regrouped: vector h holds bytes
@@ -824,8 +890,10 @@ INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int n
  * blocks (from a multiple of 4) is summed as (p0 + p1) + (p2 + p3), a
  * missing block's product +0, before it joins the accumulator, so that
  * the row path has no chain of dependent adds from block to block. */
+INLINE __m256i q32_fly_quant(const uint8_t *src, int b, int g, enum tensor_type t);
+
 INLINE void q32_group(const q32_panel P[2], const uint8_t *const yrow[2], int i, int q, int k, int ncol,
-                      __m256 (*acc)[2], bool wide) {
+                      __m256 (*acc)[2], bool wide, bool fly, enum tensor_type type) {
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256 zero = _mm256_setzero_ps();
     __m256 t01[2] = {zero, zero}, t2[2] = {zero, zero}; /* p0 + p1, p2 */
@@ -838,7 +906,8 @@ INLINE void q32_group(const q32_panel P[2], const uint8_t *const yrow[2], int i,
             __m256i yb[2];
             for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 8 * g);
             for (int p = 0; p < 2; p++) {
-                const __m256i w = P[p].q[b][g], aw = P[p].aq[b][g];
+                const __m256i w = fly ? q32_fly_quant(P[p].src, b, g, type) : P[p].q[b][g];
+                const __m256i aw = fly ? _mm256_abs_epi8(w) : P[p].aq[b][g];
                 for (int c = 0; c < ncol; c++) {
                     __m256i m = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(yb[c], w));
                     if (wide) m = _mm256_madd_epi16(m, ones);
@@ -866,10 +935,10 @@ INLINE void q32_group(const q32_panel P[2], const uint8_t *const yrow[2], int i,
 }
 
 INLINE void q32_cols(const q32_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
-                     __m256 (*acc)[2], bool wide) {
+                     __m256 (*acc)[2], bool wide, bool fly, enum tensor_type t) {
     int q = 0;
-    ROLLED for (; q + 4 <= nblk; q += 4) q32_group(P, yrow, i, q, 4, ncol, acc, wide);
-    if (q < nblk) q32_group(P, yrow, i, q, nblk - q, ncol, acc, wide);
+    ROLLED for (; q + 4 <= nblk; q += 4) q32_group(P, yrow, i, q, 4, ncol, acc, wide, fly, t);
+    if (q < nblk) q32_group(P, yrow, i, q, nblk - q, ncol, acc, wide, fly, t);
 }
 
 /* One block's 32 quants on the natural layout: Q8_0's signed, Q4_0's and
@@ -965,30 +1034,29 @@ INLINE void q32_pack_panel(uint8_t *dst, const uint8_t *const b[PR], enum tensor
     for (int r = 0; r < PR; r++) memcpy(dst + q32_panel_quant_bytes(t) + 2 * r, b[r], 2);
 }
 
-INLINE void q32_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, int p, enum tensor_type t) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+/* P->q[b][g] of a packed panel where it is used (as k45_fly_quant). */
+INLINE __m256i q32_fly_quant(const uint8_t *src, int b, int g, enum tensor_type t) {
+    const uint8_t *blk = src + (size_t)b * 2 * q32_panel_bytes(t);
+    if (t == TENSOR_Q8_0) return loadu256(blk + 32 * g);
+    const __m256i v = loadu256(blk + 32 * (g & 1));
+    const __m256i q = _mm256_and_si256(g < 2 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
+    if (t == TENSOR_Q4_0) return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+    uint32_t qh[PR];
+    memcpy(qh, blk + 64, sizeof qh);
+    return _mm256_sub_epi8(_mm256_or_si256(q, fifth_bits(qh, g)), _mm256_set1_epi8(16));
+}
+
+/* q32_decode from a packed panel; without quants, P->src points at them. */
+INLINE void q32_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, int p, enum tensor_type t,
+                              bool quants) {
+    P->src = xp + ((size_t)i * 2 + (size_t)p) * q32_panel_bytes(t);
     for (int b = 0; b < nblk; b++) {
-        const uint8_t *src = xp + ((size_t)(i + b) * 2 + (size_t)p) * q32_panel_bytes(t);
-        __m256i *q = P->q[b];
-        if (t == TENSOR_Q8_0) {
-            for (int k = 0; k < 4; k++) q[k] = loadu256(src + 32 * k);
-        } else {
-            for (int h = 0; h < 2; h++) {
-                const __m256i g = loadu256(src + 32 * h);
-                q[h] = _mm256_and_si256(g, m4);
-                q[2 + h] = _mm256_and_si256(_mm256_srli_epi16(g, 4), m4);
-            }
-            if (t == TENSOR_Q4_0) {
-                for (int g = 0; g < 4; g++) q[g] = _mm256_sub_epi8(q[g], _mm256_set1_epi8(8));
-            } else {
-                uint32_t qh[PR];
-                memcpy(qh, src + 64, sizeof qh);
-                for (int g = 0; g < 4; g++)
-                    q[g] = _mm256_sub_epi8(_mm256_or_si256(q[g], fifth_bits(qh, g)), _mm256_set1_epi8(16));
-            }
+        const uint8_t *blk = P->src + (size_t)b * 2 * q32_panel_bytes(t);
+        P->d[b] = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(blk + q32_panel_quant_bytes(t))));
+        for (int g = 0; g < 4 && quants; g++) {
+            P->q[b][g] = q32_fly_quant(P->src, b, g, t);
+            P->aq[b][g] = _mm256_abs_epi8(P->q[b][g]);
         }
-        for (int g = 0; g < 4; g++) P->aq[b][g] = _mm256_abs_epi8(q[g]);
-        P->d[b] = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(src + q32_panel_quant_bytes(t))));
     }
 }
 
@@ -999,7 +1067,11 @@ INLINE void q32_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, 
     } \
     INLINE void name##_cols(const q32_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol, \
                             __m256 (*acc)[2]) { \
-        q32_cols(P, yrow, i, nblk, ncol, acc, WIDE); \
+        q32_cols(P, yrow, i, nblk, ncol, acc, WIDE, false, TYPE); \
+    } \
+    INLINE void name##_cols_fly(const q32_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol, \
+                                __m256 (*acc)[2]) { \
+        q32_cols(P, yrow, i, nblk, ncol, acc, WIDE, true, TYPE); \
     } \
     static void gemm_##name(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y, \
                             size_t y_stride, int nr, int nc) { \
@@ -1012,11 +1084,16 @@ INLINE void q32_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, 
         pack_rows(x, x_stride, dst, n / 32, q32_block_bytes(TYPE), q32_panel_bytes(TYPE), name##_pack_panel); \
     } \
     INLINE void name##_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, int p) { \
-        q32_decode_packed(P, xp, i, nblk, p, TYPE); \
+        q32_decode_packed(P, xp, i, nblk, p, TYPE, true); \
+    } \
+    INLINE void name##_scales_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, int p) { \
+        q32_decode_packed(P, xp, i, nblk, p, TYPE, false); \
     } \
     static void gemm_packed_##name(int n, float *s, size_t s_stride, const void *xp, const void *y, \
                                    size_t y_stride, int nc) { \
-        GEMM_PACKED(q32_panel, 32, Q32_PANEL_BLOCKS, name##_decode_packed, name##_cols, store_rows1); \
+        if (nc <= FLY_COLS) \
+            GEMM_PACKED(q32_panel, 32, 2 * q32_panel_bytes(TYPE), Q32_PANEL_BLOCKS, name##_scales_packed, name##_cols_fly, store_rows1); \
+        else GEMM_PACKED(q32_panel, 32, 2 * q32_panel_bytes(TYPE), Q32_PANEL_BLOCKS, name##_decode_packed, name##_cols, store_rows1); \
     }
 
 Q32_KERNEL(q8_0, TENSOR_Q8_0, true)
