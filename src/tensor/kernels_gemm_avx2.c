@@ -263,10 +263,11 @@ INLINE void prefetch_rows(const uint8_t *const rows[NR], size_t off, size_t len)
     for (int c = 0; c < nc; c++) STORE(s + (size_t)c * s_stride, acc_[c], NR); \
 } while (0)
 
-/* Up to this many activation rows, a packed kernel decodes each quant
- * vector where it is used instead of into a panel first: used by at most
- * two column pairs, it is cheaper to unpack twice than to store and load. */
-#define FLY_COLS 4
+/* Up to this many activation rows (one column pair), a packed kernel
+ * decodes each quant vector where it is used instead of into a panel
+ * first: used once, storing it to load it back is pure cost. With two
+ * pairs or more the panel wins (measured with bench-file --seqs 4). */
+#define FLY_COLS 2
 
 INLINE void storeu256(void *p, __m256i v) { _mm256_storeu_si256((__m256i *)p, v); }
 INLINE void storeu128(void *p, __m128i v) { _mm_storeu_si128((__m128i *)p, v); }
