@@ -274,26 +274,27 @@ static void release_pages(const gguf_file *f, const void *p, size_t len) {
 
 /* A packed copy of w where its type and shape have one; without the
  * memory for it, w stays as it is. */
-static void pack_weight(model *m, weight *w, bool release) {
+static void pack_weight(model *m, weight *w) {
     const size_t size = w->data ? tensor_packed_size(w->type, w->n_in, w->n_out) : 0;
     void *p = NULL;
     if (!size || posix_memalign(&p, 64, size) != 0) return;
     tensor_pack(m->pool, w->type, w->data, p, w->n_in, w->n_out);
     w->packed = p;
-    if (release) release_pages(m->gguf, w->data, tensor_row_size(w->type, w->n_in) * (size_t)w->n_out);
+    release_pages(m->gguf, w->data, tensor_row_size(w->type, w->n_in) * (size_t)w->n_out);
 }
 
 /* Packs the matrices of the layers and the output projection (experts
  * and the small dense heads stay in place). A tied output shares its
- * rows with the token embeddings, which are still read. */
+ * rows with the token embeddings: their pages are given back too, and the
+ * few rows a batch looks up come back from the page cache. */
 static void pack_weights(model *m) {
     if (m->params.no_pack) return;
     for (int il = 0; il < m->hp.n_layer; il++) {
         layer *L = &m->layers[il];
         weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wqkv, &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) pack_weight(m, ws[i], true);
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) pack_weight(m, ws[i]);
     }
-    pack_weight(m, &m->output, m->output.data != m->tok_embd.data);
+    pack_weight(m, &m->output);
 }
 
 static void resolve_params(model *m, const model_params *in) {
