@@ -1,4 +1,4 @@
-/* tensor: AVX2 tile kernels (gemm) for prefill, compiled like
+/* tensor: AVX2 tile kernels (gemm) for matmul, compiled like
  * kernels_avx2.c and installed by tensor_kernels_avx2().
  *
  * A call multiplies up to TENSOR_GEMM_ROWS (8) weight rows by up to
@@ -22,8 +22,12 @@
  * and 2r+1 until the end; the 32-element block kernels fold it into one
  * lane per block (see q32_cols).
  *
- * A single activation row (decode) takes a row-at-a-time path instead,
- * which gives the same bits (see "the single-column path"). Rows past nr
+ * Models mostly run on packed weights (see "packed weights"): stored once
+ * at load in the panels' order, so that decoding a panel is loads and
+ * masks; with one or two activation rows the quants are decoded where they
+ * are used. On the file's layout, a single activation row (decode) takes a
+ * row-at-a-time path, which gives the same bits (see "the single-column
+ * path"). Rows past nr
  * repeat row 0 (valid memory, results dropped), so there is only the
  * eight-row panel path. Activations are the vec_dot_type rows as matmul
  * quantized them; rows are only 2-byte aligned, so every load is

@@ -2,8 +2,9 @@
  * Owns: the type traits table (block size, bytes, to_float, quantize,
  * vec_dot with its activation type) for every supported ggml type, the
  * scalar reference kernels and the ISA kernels (AVX2, AVX-512) chosen at
- * start-up from CPUID, matmul over a thread pool, and the elementwise ops
- * (rmsnorm, rope, softmax, silu, gelu). */
+ * start-up from CPUID, the packed weight layouts of those kernels, matmul
+ * over a thread pool, and the elementwise ops (rmsnorm, rope, softmax,
+ * silu, gelu). */
 #ifndef OLLAMA_TENSOR_H
 #define OLLAMA_TENSOR_H
 
