@@ -6,11 +6,11 @@
 #include "model/model.h"
 
 /* A weight matrix used in place from the mapping: n_out rows of n_in;
- * packed, when not NULL, is the model's own copy in the tile kernels'
- * order (tensor_pack), which matmul then reads instead. */
+ * packed, when not NULL, is its copy in the tile kernels' order
+ * (tensor_pack, in the model's packed arena), which matmul reads instead. */
 typedef struct weight {
     const void *data;
-    void *packed;
+    const void *packed;
     enum tensor_type type;
     int n_in, n_out;
 } weight;
@@ -96,6 +96,8 @@ struct model {
     kv_cache kv;
     scratch s;
     tensor_pool *pool;
+    void *packed;            /* the packed weights (weight.packed points into it), or NULL */
+    size_t packed_bytes;
 };
 
 /* compat.c: Ollama-published GGUF layouts (see there). */
