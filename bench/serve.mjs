@@ -5,7 +5,8 @@
 //      prompt_eval_duration), i.e. HTTP, JSON, scheduling, tokenisation and the stream;
 //      the engine alone (`ollama bench-file --pp 32`, another process) is shown beside it;
 //   2. aggregate generation tokens/s with 1, 2 and 4 parallel streams on one model
-//      (OLLAMA_NUM_PARALLEL=4: the streams are decoded together in one batch).
+//      (OLLAMA_NUM_PARALLEL=4: the streams are decoded together in one batch): over the
+//      whole run (the streams' prompts included), and while all streams are generating.
 // Prints one JSON line and a markdown table.
 //
 // Usage: node bench/serve.mjs [--model bench/models/llama-1b-q4_k_m.gguf] [--threads 2]
@@ -40,6 +41,7 @@ async function generate(base, prompt, numPredict) {
     const res = await fetch(base + "/api/generate", {method: "POST", body: JSON.stringify({
         model: "bench", prompt, raw: true, options: {...OPTIONS(), num_predict: numPredict}})});
     let ttft = null, buf = "", last = null;
+    const times = []; // arrival of each piece of text (one token each, near enough)
     for await (const chunk of res.body) {
         buf += Buffer.from(chunk).toString();
         let nl;
@@ -48,10 +50,11 @@ async function generate(base, prompt, numPredict) {
             buf = buf.slice(nl + 1);
             if (obj.error) throw new Error(obj.error);
             if (ttft === null && (obj.response || obj.done)) ttft = performance.now() - t0;
+            if (obj.response) times.push(performance.now());
             if (obj.done) last = obj;
         }
     }
-    return {ttft, final: last, wall: performance.now() - t0};
+    return {ttft, final: last, wall: performance.now() - t0, times};
 }
 
 function engineTtftMs() {
@@ -84,22 +87,32 @@ async function main() {
             const rs = await Promise.all(Array.from({length: k}, () => generate(base, prompt32(), args.tg)));
             const wall = (performance.now() - t0) / 1000;
             const tokens = rs.reduce((s, r) => s + r.final.eval_count, 0);
-            streams[k] = {tokens, wall_s: +wall.toFixed(3), aggregate_tps: +(tokens / wall).toFixed(2)};
-            log(`${k} stream(s): ${tokens} tokens in ${wall.toFixed(2)} s = ${(tokens / wall).toFixed(2)} t/s`);
+            // Steady state: the tokens that arrived while every stream was generating
+            // (after the last one's first token, before the first one's last), per second.
+            const from = Math.max(...rs.map((r) => r.times[0])), to = Math.min(...rs.map((r) => r.times.at(-1)));
+            const inWindow = rs.reduce((s, r) => s + r.times.filter((t) => t > from && t <= to).length, 0);
+            const steady = to > from ? inWindow / ((to - from) / 1000) : NaN;
+            streams[k] = {tokens, wall_s: +wall.toFixed(3), aggregate_tps: +(tokens / wall).toFixed(2),
+                          steady_tps: +steady.toFixed(2)};
+            log(`${k} stream(s): ${tokens} tokens in ${wall.toFixed(2)} s = ${(tokens / wall).toFixed(2)} t/s` +
+                ` (prompts included); all streams generating: ${steady.toFixed(2)} t/s`);
         }
         const out = {engine: "ollama.c", model: args.model, threads: args.threads,
                      ttft_ms: {http: +http.toFixed(2), engine: +engineMs.toFixed(2),
                                overhead: +overhead.toFixed(2), samples: ttfts.map((x) => +x.toFixed(2))},
                      prompt_tokens: counts[0], streams};
         console.log(JSON.stringify(out));
-        const one = streams[1]?.aggregate_tps;
+        const one = streams[1]?.aggregate_tps, oneSteady = streams[1]?.steady_tps;
         console.log(`\n| measure | value |\n|---|---:|`);
         console.log(`| TTFT, 32-token prompt, HTTP (median of ${args.reps}) | ${http.toFixed(1)} ms |`);
         console.log(`| TTFT, engine alone (32 / pp32, bench-file) | ${engineMs.toFixed(1)} ms |`);
         console.log(`| server overhead (TTFT less the request's own prefill) | ${overhead.toFixed(1)} ms |`);
         for (const [k, s] of Object.entries(streams))
-            console.log(`| ${k} parallel stream(s), aggregate tg | ${s.aggregate_tps} t/s` +
+            console.log(`| ${k} parallel stream(s), aggregate tg, prompts included | ${s.aggregate_tps} t/s` +
                         (one ? ` (${(s.aggregate_tps / one).toFixed(2)}x one stream)` : "") + " |");
+        for (const [k, s] of Object.entries(streams))
+            console.log(`| ${k} parallel stream(s), aggregate tg, all streams generating | ${s.steady_tps} t/s` +
+                        (oneSteady ? ` (${(s.steady_tps / oneSteady).toFixed(2)}x one stream)` : "") + " |");
     } finally {
         await stop();
     }
