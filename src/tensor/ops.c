@@ -7,6 +7,12 @@
 
 #define ROWS_PER_CHUNK 16
 #define TOKENS_PER_TILE 32
+/* A decode step (up to DECODE_TOKENS tokens) streams every weight from
+ * DRAM once: threads claim long runs of rows, about this many a thread
+ * per matmul, because each jump to a new run restarts the prefetchers'
+ * streams (16-row claims made 2-thread decoding a third slower). */
+#define DECODE_TOKENS 8
+#define DECODE_CHUNKS_PER_THREAD 8
 _Static_assert(ROWS_PER_CHUNK % TENSOR_GEMM_ROWS == 0, "chunks of whole gemm row groups");
 
 size_t tensor_matmul_scratch_size(enum tensor_type wtype, int n_in, int n_tok) {
@@ -27,6 +33,7 @@ typedef struct matmul_job {
     float *Y;
     size_t group_bytes;  /* packed W: bytes of TENSOR_GEMM_ROWS rows; 0: natural rows */
     int n_in, n_out, n_tok;
+    int chunk_rows;      /* rows a claim */
     /* On its own cache line: every claim by one thread would otherwise
      * evict the fields above from the other's cache (a decode step's
      * matmuls spent 7% of their time there). */
@@ -90,12 +97,12 @@ static void matmul_rows(void *ctx, int ith, int nth) {
     matmul_job *j = ctx;
     (void)ith;
     (void)nth;
-    int n_chunks = (j->n_out + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK;
+    const int rows = j->chunk_rows, n_chunks = (j->n_out + rows - 1) / rows;
     for (;;) {
         int c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed);
         if (c >= n_chunks) break;
-        int r0 = c * ROWS_PER_CHUNK;
-        int r1 = r0 + ROWS_PER_CHUNK < j->n_out ? r0 + ROWS_PER_CHUNK : j->n_out;
+        int r0 = c * rows;
+        int r1 = r0 + rows < j->n_out ? r0 + rows : j->n_out;
         matmul_chunk(j, r0, r1);
     }
 }
@@ -108,6 +115,11 @@ static void matmul(tensor_pool *pool, const void *W, size_t group_bytes, enum te
     };
     j.w_row_bytes = tensor_row_size(wtype, n_in);
     atomic_init(&j.next_chunk, 0);
+    j.chunk_rows = ROWS_PER_CHUNK;
+    if (n_tok <= DECODE_TOKENS) {
+        int r = n_out / (tensor_pool_size(pool) * DECODE_CHUNKS_PER_THREAD) / ROWS_PER_CHUNK * ROWS_PER_CHUNK;
+        if (r > j.chunk_rows) j.chunk_rows = r;
+    }
     if (j.tr->vec_dot_type == TENSOR_F32) {
         j.Xq = (const uint8_t *)X;
         j.xq_row_bytes = (size_t)n_in * sizeof(float);

@@ -571,6 +571,33 @@ static void check_matmul_packed(enum tensor_type t, tensor_pool *pool, int n_in,
     free(W); free(Wp); free(X); free(Y0); free(Y1); free(scratch);
 }
 
+/* A decode step's matmul (few tokens) claims long runs of rows, a prefill
+ * short ones: the first token's outputs are the same bits either way, on
+ * both layouts, with a last run shorter than the others. */
+static void check_matmul_chunks(enum tensor_type t, tensor_pool *pool) {
+    const int n_in = 512, n_out = 1000, many = 9;
+    const size_t rb = tensor_row_size(t, n_in), psz = tensor_packed_size(t, n_in, n_out);
+    uint8_t *W = malloc(rb * (size_t)n_out), *Wp = malloc(psz ? psz : 1);
+    float *X = malloc(sizeof(float) * (size_t)n_in * many), *Y1 = malloc(sizeof(float) * (size_t)n_out);
+    float *Yn = malloc(sizeof(float) * (size_t)n_out * many);
+    void *scratch = malloc(tensor_matmul_scratch_size(t, n_in, many));
+    for (int r = 0; r < n_out; r++) fill_weights(t, W + (size_t)r * rb, n_in);
+    fill_floats(X, n_in * many, 1.0f);
+    tensor_matmul(pool, W, t, X, Y1, n_in, n_out, 1, scratch);
+    tensor_matmul(pool, W, t, X, Yn, n_in, n_out, many, scratch);
+    CHECK_MSG(memcmp(Y1, Yn, sizeof(float) * (size_t)n_out) == 0, "%s matmul: 1 token vs %d differ", tensor_type_name(t), many);
+    if (psz) {
+        tensor_pack(pool, t, W, Wp, n_in, n_out);
+        tensor_matmul_packed(pool, Wp, t, X, Yn, n_in, n_out, many, scratch);
+        CHECK_MSG(memcmp(Y1, Yn, sizeof(float) * (size_t)n_out) == 0, "%s packed matmul of %d tokens differs",
+                  tensor_type_name(t), many);
+        tensor_matmul_packed(pool, Wp, t, X, Yn, n_in, n_out, 1, scratch);
+        CHECK_MSG(memcmp(Y1, Yn, sizeof(float) * (size_t)n_out) == 0, "%s packed matmul of 1 token differs",
+                  tensor_type_name(t));
+    }
+    free(W); free(Wp); free(X); free(Y1); free(Yn); free(scratch);
+}
+
 static void test_packed(void) {
     static const int blocks[] = {1, 2, 7, 9};
     static const int ncs[] = {1, 2, 3, 4, 5, 13, TENSOR_GEMM_COLS};
@@ -586,6 +613,7 @@ static void test_packed(void) {
                 for (size_t k = 0; k < sizeof(ncs) / sizeof(int); k++) check_packed(t, isa, blocks[b] * tr->blck_size, ncs[k]);
             types++;
         }
+        if (t == TENSOR_Q8_0 || t == TENSOR_Q4_K || t == TENSOR_Q6_K || t == TENSOR_F16) check_matmul_chunks(t, pool);
         if (tensor_packed_size(t, 512, 40)) {
             CHECK(tensor_packed_size(t, 512, 36) == 0); /* rows not a whole number of groups */
             for (int n_tok = 1; n_tok <= 40; n_tok += 13) check_matmul_packed(t, pool, 512, 40, n_tok);
