@@ -325,6 +325,18 @@ INLINE __m256i bit_to_0x10(__m256i qh, int b) {
     return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
+/* The low (sub-block 2j) and high (2j + 1) nibbles of a quant vector g,
+ * with Q5_K's fifth bits from h. */
+INLINE void k45_unpack(__m256i g, __m256i h, int j, bool q5, __m256i *lo, __m256i *hi) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    *lo = _mm256_and_si256(g, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(g, 4), m4);
+    if (q5) {
+        *lo = _mm256_or_si256(*lo, bit_to_0x10(h, 2 * j));
+        *hi = _mm256_or_si256(*hi, bit_to_0x10(h, 2 * j + 1));
+    }
+}
+
 INLINE void k45_decode(k45_panel *P, const uint8_t *const rows[PR], int i, bool q5) {
     const size_t bytes = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     const uint8_t *b[PR], *qs[PR], *qh[PR];
@@ -335,21 +347,12 @@ INLINE void k45_decode(k45_panel *P, const uint8_t *const rows[PR], int i, bool 
         qh[r] = b[r] + offsetof(block_q5_K, qh);
         sm[r] = k4_scales_mins(b[r] + offsetof(block_q4_K, scales));
     }
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256i h[4];
+    __m256i h[4] = {0};
     if (q5) gather4(qh, 0, h); /* bit s of byte l: element 32s + l */
     for (int j = 0; j < 4; j++) { /* low nibbles: sub-block 2j, high: 2j + 1 */
         __m256i g[4];
         gather4(qs, 32 * (size_t)j, g);
-        for (int k = 0; k < 4; k++) {
-            __m256i lo = _mm256_and_si256(g[k], m4), hi = _mm256_and_si256(_mm256_srli_epi16(g[k], 4), m4);
-            if (q5) {
-                lo = _mm256_or_si256(lo, bit_to_0x10(h[k], 2 * j));
-                hi = _mm256_or_si256(hi, bit_to_0x10(h[k], 2 * j + 1));
-            }
-            P->q[2 * j][k] = lo;
-            P->q[2 * j + 1][k] = hi;
-        }
+        for (int k = 0; k < 4; k++) k45_unpack(g[k], h[k], j, q5, &P->q[2 * j][k], &P->q[2 * j + 1][k]);
     }
     transpose_bytes(sm, t); /* t[0], t[1]: scales 0-3, 4-7; t[2], t[3]: mins */
     for (int s = 0; s < 8; s++) P->sc[s] = row_splat_u8(t[s / 4], s % 4);
@@ -529,8 +532,11 @@ INLINE __m256i k45_fly_quant(const uint8_t *src, int s, int g, bool q5) {
 INLINE void k45_decode_packed(k45_panel *P, const uint8_t *xp, int i, int p, bool q5, bool quants) {
     const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * K45_PANEL_BYTES(q5);
     P->src = src;
-    for (int sb = 0; sb < 8 && quants; sb++)
-        for (int g = 0; g < 4; g++) P->q[sb][g] = k45_fly_quant(src, sb, g, q5);
+    __m256i h[4] = {0};
+    for (int k = 0; k < 4 && q5 && quants; k++) h[k] = loadu256(src + 512 + 32 * k);
+    for (int j = 0; j < 4 && quants; j++)
+        for (int k = 0; k < 4; k++)
+            k45_unpack(loadu256(src + 128 * j + 32 * k), h[k], j, q5, &P->q[2 * j][k], &P->q[2 * j + 1][k]);
     src += q5 ? 640 : 512;
     __m128i t[4];
     for (int k = 0; k < 4; k++) t[k] = loadu128(src + 16 * k);
@@ -594,6 +600,18 @@ typedef struct {
     const uint8_t *src; /* a packed panel whose quants q does not hold (see q6k_fly_quant) */
 } q6k_panel;
 
+/* The four quant vectors of sub-blocks 2v + (0/1) (v = 0..3) that ql
+ * vectors l0, l1 and the qh vector hb make: the low nibbles of l0, l1,
+ * then their high nibbles, each with its two bits of hb. */
+INLINE void q6k_unpack(__m256i l0, __m256i l1, __m256i hb, __m256i q[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                           _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2));
+}
+
 INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int nblk) {
     (void)nblk; /* one superblock */
     const block_q6_K *b[PR];
@@ -605,25 +623,15 @@ INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int n
         qh[r] = b[r]->qh;
         sv[r] = loadu128(b[r]->scales);
     }
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     for (int h = 0; h < 2; h++) { /* 128 elements: ql bytes 64h.., qh bytes 32h.. */
         __m256i l0[4], l1[4], hb[4];
         gather4(ql, 64 * (size_t)h, l0);
         gather4(ql, 64 * (size_t)h + 32, l1);
         gather4(qh, 32 * (size_t)h, hb);
         for (int g = 0; g < 4; g++) { /* elements 128h + 32t + 8g .., t = 0..3 */
-            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0[g], m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(hb[g], m2), 4));
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1[g], m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(hb[g], _mm256_set1_epi8(0x0C)), 2));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0[g], 4), m4),
-                                               _mm256_and_si256(hb[g], _mm256_set1_epi8(0x30)));
-            const __m256i h3 = _mm256_and_si256(hb[g], _mm256_set1_epi8((char)0xC0));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1[g], 4), m4), _mm256_srli_epi16(h3, 2));
-            P->q[8 * h + g / 2][g % 2] = q0;
-            P->q[8 * h + 2 + g / 2][g % 2] = q1;
-            P->q[8 * h + 4 + g / 2][g % 2] = q2;
-            P->q[8 * h + 6 + g / 2][g % 2] = q3;
+            __m256i q[4];
+            q6k_unpack(l0[g], l1[g], hb[g], q);
+            for (int v = 0; v < 4; v++) P->q[8 * h + 2 * v + g / 2][g % 2] = q[v];
         }
     }
     transpose_bytes(sv, t); /* t[k]: scales of sub-blocks 4k..4k+3 */
@@ -770,8 +778,14 @@ INLINE __m256i q6k_fly_quant(const uint8_t *src, int s, int g) {
 INLINE void q6k_decode_packed_impl(q6k_panel *P, const uint8_t *xp, int i, int p, bool quants) {
     const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * Q6K_PANEL_BYTES;
     P->src = src;
-    for (int sb = 0; sb < 16 && quants; sb++)
-        for (int g = 0; g < 2; g++) P->q[sb][g] = q6k_fly_quant(src, sb, g);
+    for (int h = 0; h < 2 && quants; h++) {
+        const uint8_t *v = src + 384 * h;
+        for (int g = 0; g < 4; g++) {
+            __m256i q[4];
+            q6k_unpack(loadu256(v + 32 * g), loadu256(v + 128 + 32 * g), loadu256(v + 256 + 32 * g), q);
+            for (int k = 0; k < 4; k++) P->q[8 * h + 2 * k + g / 2][g % 2] = q[k];
+        }
+    }
     __m128i t[4];
     for (int k = 0; k < 4; k++) t[k] = loadu128(src + 768 + 16 * k);
     for (int sb = 0; sb < 16; sb++) P->sc[sb] = row_splat_s8(t[sb / 4], sb % 4);
