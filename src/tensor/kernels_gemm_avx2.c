@@ -301,7 +301,7 @@ typedef struct {
     __m256i sc[8];    /* int16: row r's scale of sub-block s in lanes 4r..4r+3 */
     __m256i mins[2];  /* int16: lane 4r + k = row r's min of sub-block 4p + k */
     __m256 d, dmin;   /* row pairs */
-    const uint8_t *src; /* a packed panel whose quants q does not hold (see k45_fly_quant) */
+    const uint8_t *src; /* packed: the panel, when q is not filled (k45_fly_quant) */
 } k45_panel;
 
 /* The 12 bytes of 6-bit scales and mins as 16: eight scales, eight mins. */
@@ -581,13 +581,15 @@ static void pack_q5_K(const void *x, size_t x_stride, void *dst, int n) {
 }
 static void gemm_packed_q4_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
                              int nc) {
-    if (nc <= FLY_COLS) GEMM_PACKED(k45_panel, QK_K, 2 * K45_PANEL_BYTES(false), 1, q4k_scales_packed, q4k_cols_fly, store_rows);
-    else GEMM_PACKED(k45_panel, QK_K, 2 * K45_PANEL_BYTES(false), 1, q4k_decode_packed, k45_cols, store_rows);
+    const size_t bb = 2 * K45_PANEL_BYTES(false);
+    if (nc <= FLY_COLS) GEMM_PACKED(k45_panel, QK_K, bb, 1, q4k_scales_packed, q4k_cols_fly, store_rows);
+    else GEMM_PACKED(k45_panel, QK_K, bb, 1, q4k_decode_packed, k45_cols, store_rows);
 }
 static void gemm_packed_q5_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
                              int nc) {
-    if (nc <= FLY_COLS) GEMM_PACKED(k45_panel, QK_K, 2 * K45_PANEL_BYTES(true), 1, q5k_scales_packed, q5k_cols_fly, store_rows);
-    else GEMM_PACKED(k45_panel, QK_K, 2 * K45_PANEL_BYTES(true), 1, q5k_decode_packed, k45_cols, store_rows);
+    const size_t bb = 2 * K45_PANEL_BYTES(true);
+    if (nc <= FLY_COLS) GEMM_PACKED(k45_panel, QK_K, bb, 1, q5k_scales_packed, q5k_cols_fly, store_rows);
+    else GEMM_PACKED(k45_panel, QK_K, bb, 1, q5k_decode_packed, k45_cols, store_rows);
 }
 
 /* ---- Q6_K: 16 sub-blocks of 16 with int8 scales, quants 0..63 less 32 ---- */
@@ -597,7 +599,7 @@ typedef struct {
     __m256i sc[16];   /* int16: row r's scale of sub-block s in lanes 4r..4r+3 */
     __m256i off[4];   /* int16: lane 4r + k = 32 * row r's scale of sub-block 4p + k */
     __m256 d;         /* row pairs */
-    const uint8_t *src; /* a packed panel whose quants q does not hold (see q6k_fly_quant) */
+    const uint8_t *src; /* packed: the panel, when q is not filled (q6k_fly_quant) */
 } q6k_panel;
 
 /* The four quant vectors of sub-blocks 2v + (0/1) (v = 0..3) that ql
@@ -606,8 +608,10 @@ typedef struct {
 INLINE void q6k_unpack(__m256i l0, __m256i l1, __m256i hb, __m256i q[4]) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
-    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
-    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                           _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                           _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
     q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                            _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2));
 }
@@ -812,8 +816,9 @@ static void pack_q6_K(const void *x, size_t x_stride, void *dst, int n) {
 }
 static void gemm_packed_q6_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
                              int nc) {
-    if (nc <= FLY_COLS) GEMM_PACKED(q6k_panel, QK_K, 2 * Q6K_PANEL_BYTES, 1, q6k_scales_packed, q6k_cols_fly, store_rows);
-    else GEMM_PACKED(q6k_panel, QK_K, 2 * Q6K_PANEL_BYTES, 1, q6k_decode_packed, q6k_cols, store_rows);
+    const size_t bb = 2 * Q6K_PANEL_BYTES;
+    if (nc <= FLY_COLS) GEMM_PACKED(q6k_panel, QK_K, bb, 1, q6k_scales_packed, q6k_cols_fly, store_rows);
+    else GEMM_PACKED(q6k_panel, QK_K, bb, 1, q6k_decode_packed, q6k_cols, store_rows);
 }
 
 /* ---- Q8_0, Q4_0, Q5_0 against Q8_0: 32-element blocks with a half scale ---- */
@@ -824,7 +829,7 @@ typedef struct {
     __m256i q[Q32_PANEL_BLOCKS][4];  /* block b, elements 8g .. 8g+7: signed quants */
     __m256i aq[Q32_PANEL_BLOCKS][4]; /* their magnitudes, stored: the loop is short of ALU slots, not loads */
     __m128 d[Q32_PANEL_BLOCKS];      /* the four rows' block scales */
-    const uint8_t *src;              /* a packed panel whose quants q, aq do not hold (see q32_fly_quant) */
+    const uint8_t *src;              /* packed: the panel, when q, aq are not filled (q32_fly_quant) */
 } q32_panel;
 
 /* 16 bytes at byte offset off of each row, regrouped: vector h holds bytes
@@ -1110,9 +1115,10 @@ INLINE void q32_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, 
     } \
     static void gemm_packed_##name(int n, float *s, size_t s_stride, const void *xp, const void *y, \
                                    size_t y_stride, int nc) { \
+        const size_t bb = 2 * q32_panel_bytes(TYPE); \
         if (nc <= FLY_COLS) \
-            GEMM_PACKED(q32_panel, 32, 2 * q32_panel_bytes(TYPE), Q32_PANEL_BLOCKS, name##_scales_packed, name##_cols_fly, store_rows1); \
-        else GEMM_PACKED(q32_panel, 32, 2 * q32_panel_bytes(TYPE), Q32_PANEL_BLOCKS, name##_decode_packed, name##_cols, store_rows1); \
+            GEMM_PACKED(q32_panel, 32, bb, Q32_PANEL_BLOCKS, name##_scales_packed, name##_cols_fly, store_rows1); \
+        else GEMM_PACKED(q32_panel, 32, bb, Q32_PANEL_BLOCKS, name##_decode_packed, name##_cols, store_rows1); \
     }
 
 Q32_KERNEL(q8_0, TENSOR_Q8_0, true)
