@@ -88,6 +88,10 @@ int args_parse(int argc, char **argv, flag_def *flags, char ***pos, int *n_pos, 
 /* ---- cli_models.c helpers other commands use ---- */
 /* Prints `Error: <msg>` on stderr; returns 1. */
 int cli_fail(const char *msg);
+/* Common handling of "ollama CMD [flags] args": help, flag errors and the
+ * argument count (min..max, max < 0 = any). Returns -1 to go on (*pos to
+ * free), else the exit code. */
+int cli_parse_cmd(const char *name, int argc, char **argv, flag_def *flags, char ***pos, int *n, int min, int max);
 /* A client after the heartbeat (starting a local server when needed);
  * NULL after printing the error. */
 client *cli_connect(void);

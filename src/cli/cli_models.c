@@ -40,10 +40,7 @@ static const char *jstr(json_t *o, const char *k) {
     return s ? s : "";
 }
 
-/* Common handling of "ollama CMD [flags] args": help, flag errors and the
- * argument count (min..max, max < 0 = any). Returns -1 to go on, else the
- * exit code. */
-static int parse_cmd(const char *name, int argc, char **argv, flag_def *flags, char ***pos, int *n, int min,
+int cli_parse_cmd(const char *name, int argc, char **argv, flag_def *flags, char ***pos, int *n, int min,
                      int max) {
     bool help;
     oc_error err = {{0}};
@@ -68,11 +65,20 @@ static int parse_cmd(const char *name, int argc, char **argv, flag_def *flags, c
     char **pos;                                                                 \
     int npos;                                                                   \
     {                                                                           \
-        int rc_ = parse_cmd(name, argc, argv, flags, &pos, &npos, min, max);    \
+        int rc_ = cli_parse_cmd(name, argc, argv, flags, &pos, &npos, min, max);\
         if (rc_ >= 0) return rc_;                                               \
     }
 
 /* ---- list / ps ---- */
+
+/* Writes t to stdout and frees it. */
+static void print_table(fmt_table *t) {
+    oc_buf out = {0};
+    fmt_table_print(t, &out);
+    fwrite(out.data, 1, out.len, stdout);
+    oc_buf_free(&out);
+    fmt_table_free(t);
+}
 
 int cli_print_list(client *c, const char *filter) {
     json_t *res = NULL;
@@ -96,11 +102,7 @@ int cli_print_list(client *c, const char *filter) {
         const char *row[] = {name, id, size, mod};
         fmt_table_add(&t, row);
     }
-    oc_buf out = {0};
-    fmt_table_print(&t, &out);
-    fwrite(out.data, 1, out.len, stdout);
-    oc_buf_free(&out);
-    fmt_table_free(&t);
+    print_table(&t);
     json_decref(res);
     return 0;
 }
@@ -155,10 +157,8 @@ int cli_ps(int argc, char **argv) {
         const char *row[] = {name, id, sz, proc, ctx, until};
         fmt_table_add(&t, row);
     }
-    oc_buf out = {0};
-    fmt_table_print(&t, &out);
-    fwrite(out.data, 1, out.len, stdout);
-    oc_buf_free(&out), fmt_table_free(&t), json_decref(res), client_free(c), free(pos);
+    print_table(&t);
+    json_decref(res), client_free(c), free(pos);
     return 0;
 }
 

@@ -259,7 +259,7 @@ static char *build_prompt(char **args, int n) {
 
 int cli_run(int argc, char **argv) {
     const char *format = NULL, *think = NULL, *keepalive = NULL, *dims = NULL, *truncate = NULL;
-    bool verbose = false, insecure = false, nowrap = false, hide = false, help = false;
+    bool verbose = false, insecure = false, nowrap = false, hide = false;
     flag_def flags[] = {{NULL, "format", FLAG_STRING, &format, NULL},
                         {NULL, "think", FLAG_OPTIONAL, &think, NULL},
                         {NULL, "keepalive", FLAG_STRING, &keepalive, NULL},
@@ -272,10 +272,9 @@ int cli_run(int argc, char **argv) {
                         {0}};
     char **pos;
     int n;
+    const int parsed = cli_parse_cmd("run", argc, argv, flags, &pos, &n, 1, -1);
+    if (parsed >= 0) return parsed;
     oc_error err = {{0}};
-    if (args_parse(argc, argv, flags, &pos, &n, &help, &err) != 0) return cli_fail(err.msg);
-    if (help) return free(pos), cli_help_for("run", stdout), 0;
-    if (n < 1) return free(pos), cli_fail("requires at least 1 arg(s), only received 0");
     long dimensions = 0;
     if (dims) {
         char *end;

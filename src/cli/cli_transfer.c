@@ -80,21 +80,13 @@ static void print_destination(const char *name) {
 }
 
 static int pull_or_push(int argc, char **argv, bool push) {
-    bool insecure = false, help = false;
+    bool insecure = false;
     flag_def flags[] = {{NULL, "insecure", FLAG_BOOL, NULL, &insecure}, {0}};
     char **pos;
     int n;
+    const int parsed = cli_parse_cmd(push ? "push" : "pull", argc, argv, flags, &pos, &n, 1, 1);
+    if (parsed >= 0) return parsed;
     oc_error err = {{0}};
-    if (args_parse(argc, argv, flags, &pos, &n, &help, &err) != 0) return cli_fail(err.msg);
-    if (help) {
-        free(pos);
-        return cli_help_for(push ? "push" : "pull", stdout), 0;
-    }
-    if (n != 1) {
-        free(pos);
-        snprintf(err.msg, sizeof err.msg, "accepts 1 arg(s), received %d", n);
-        return cli_fail(err.msg);
-    }
     char name[1024];
     snprintf(name, sizeof name, "%s", pos[0]);
     free(pos);
@@ -261,7 +253,7 @@ static int read_modelfile(const char *file, store_modelfile *mf, char **dir, oc_
 
 int cli_create(int argc, char **argv) {
     const char *file = NULL, *quantize = NULL, *draft_q = NULL;
-    bool experimental = false, help = false;
+    bool experimental = false;
     flag_def flags[] = {{"f", "file", FLAG_STRING, &file, NULL},
                         {"q", "quantize", FLAG_STRING, &quantize, NULL},
                         {NULL, "draft-quantize", FLAG_STRING, &draft_q, NULL},
@@ -269,14 +261,9 @@ int cli_create(int argc, char **argv) {
                         {0}};
     char **pos;
     int n;
+    const int parsed = cli_parse_cmd("create", argc, argv, flags, &pos, &n, 1, 1);
+    if (parsed >= 0) return parsed;
     oc_error err = {{0}};
-    if (args_parse(argc, argv, flags, &pos, &n, &help, &err) != 0) return cli_fail(err.msg);
-    if (help) return free(pos), cli_help_for("create", stdout), 0;
-    if (n != 1) {
-        free(pos);
-        snprintf(err.msg, sizeof err.msg, "accepts 1 arg(s), received %d", n);
-        return cli_fail(err.msg);
-    }
     char name[400];
     snprintf(name, sizeof name, "%s", pos[0]);
     free(pos);
