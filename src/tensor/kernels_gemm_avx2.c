@@ -36,10 +36,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "tensor/kernels_x86.h"
-#include "tensor/quants.h"
+#include "tensor/packed_x86.h"
 
-#define INLINE static inline __attribute__((always_inline))
 /* Sub-block loops stay rolled: unrolled, compilers hoist the loads and
  * products of later sub-blocks and run out of the 16 registers. */
 #if defined(__clang__)
@@ -47,14 +45,8 @@
 #else
 #define ROLLED _Pragma("GCC unroll 1")
 #endif
-#define NR TENSOR_GEMM_ROWS /* rows a call: two panels of four */
-#define PR 4                 /* rows a panel */
-_Static_assert(TENSOR_GEMM_ROWS == 2 * PR, "a call decodes two panels");
 
 /* ---- shared helpers ---- */
-
-INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
-INLINE __m128i loadu128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
 
 /* t + m in int16 for sums that cannot overflow. Saturating, because that
  * add is not associative: compilers keep the chain in order instead of
@@ -137,27 +129,6 @@ INLINE void transpose_bytes(const __m128i v[PR], __m128i t[4]) {
     t[3] = _mm_unpackhi_epi16(c, d);
 }
 
-/* From a byte-transposed vector t (bytes 4j + r), int16 vectors for madd:
- *   row_splat(t, j): lanes 4r..4r+3 all take byte 4j + r (one value per row);
- *   row_quads(t):    lane 4r + k takes byte 4k + r (four values per row).
- * The _s variants sign-extend (the byte lands in the high half, then an
- * arithmetic shift), the others zero-extend (0x80 in a control zeroes). */
-#define SPLAT_CTRL _mm256_setr_epi16(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)
-#define QUADS_CTRL _mm256_setr_epi16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)
-
-INLINE __m256i pick_u8(__m128i t, __m256i idx) {
-    const __m256i ctrl = _mm256_or_si256(idx, _mm256_set1_epi16((short)0x8000));
-    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t), ctrl);
-}
-INLINE __m256i pick_s8(__m128i t, __m256i idx) {
-    const __m256i ctrl = _mm256_or_si256(_mm256_slli_epi16(idx, 8), _mm256_set1_epi16(0x80));
-    return _mm256_srai_epi16(_mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t), ctrl), 8);
-}
-INLINE __m256i splat_ctrl(int j) { return _mm256_add_epi16(SPLAT_CTRL, _mm256_set1_epi16((short)(4 * j))); }
-INLINE __m256i row_splat_u8(__m128i t, int j) { return pick_u8(t, splat_ctrl(j)); }
-INLINE __m256i row_splat_s8(__m128i t, int j) { return pick_s8(t, splat_ctrl(j)); }
-INLINE __m256i row_quads_u8(__m128i t) { return pick_u8(t, QUADS_CTRL); }
-INLINE __m256i row_quads_s8(__m128i t) { return pick_s8(t, QUADS_CTRL); }
 
 /* ---- the single-column path ----
  * With one activation row (decode) a panel is pure overhead and its eight
@@ -288,11 +259,6 @@ INLINE void pack_rows(const void *x, size_t x_stride, uint8_t *dst, int nb, size
         }
 }
 
-/* [a a b b c c d d] from four halves at p. */
-INLINE __m256 half_pairs(const uint8_t *p) {
-    const __m128 v = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)p));
-    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(v), _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
-}
 
 /* ---- Q4_K, Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins ---- */
 
@@ -375,7 +341,6 @@ INLINE void q5k_decode(k45_panel *P, const uint8_t *const rows[PR], int i, int n
 /* acc[c][p] += panel p times superblock i of activation row yrow[c], for
  * c < ncol (Q4_K and Q5_K). A sub-block's four maddubs sum to at most
  * 4 * 2 * 31 * 127 = 31496 in int16. */
-INLINE __m256i k45_fly_quant(const uint8_t *src, int s, int g, bool q5);
 
 INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2],
                           bool fly, bool q5) {
@@ -479,10 +444,6 @@ static void gemm_q5_K(int n, float *s, size_t s_stride, const void *x, size_t x_
     else GEMM_PANELS(k45_panel, QK_K, sizeof(block_q5_K), 1, q5k_decode, k45_cols, store_rows);
 }
 
-/* Packed Q4_K/Q5_K panel: the quants as gather4 leaves them (vector
- * 4j + k: gather4(qs, 32j)[k]), Q5_K's fifth bits the same way, the four
- * rows' 16 scale/min bytes byte-transposed, then d0..d3, dmin0..dmin3. */
-#define K45_PANEL_BYTES(q5) ((q5) ? 720 : 592)
 
 INLINE void k45_pack_panel(uint8_t *dst, const uint8_t *const b[PR], bool q5) {
     const uint8_t *qs[PR], *qh[PR];
@@ -511,19 +472,6 @@ INLINE void k45_pack_panel(uint8_t *dst, const uint8_t *const b[PR], bool q5) {
     }
 }
 
-/* Quant vector P->q[s][g] of a packed panel, decoded where it is used:
- * with one or two activation rows each is used once, and storing the
- * decoded panel to be loaded back would cost more than the arithmetic. */
-INLINE __m256i k45_fly_quant(const uint8_t *src, int s, int g, bool q5) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), v = loadu256(src + 64 * (s & ~1) + 32 * g);
-    __m256i q = _mm256_and_si256(s & 1 ? _mm256_srli_epi16(v, 4) : v, m4);
-    if (q5) {
-        const __m256i h = loadu256(src + 512 + 32 * g);
-        const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(s)), _mm256_set1_epi8(1));
-        q = _mm256_or_si256(q, _mm256_slli_epi16(bit, 4));
-    }
-    return q;
-}
 
 /* k45_decode from a packed panel; without quants, P->src points at them
  * for k45_fly_quant. */
@@ -535,14 +483,7 @@ INLINE void k45_decode_packed(k45_panel *P, const uint8_t *xp, int i, int p, boo
     for (int j = 0; j < 4 && quants; j++)
         for (int k = 0; k < 4; k++)
             k45_unpack(loadu256(src + 128 * j + 32 * k), h[k], j, q5, &P->q[2 * j][k], &P->q[2 * j + 1][k]);
-    src += q5 ? 640 : 512;
-    __m128i t[4];
-    for (int k = 0; k < 4; k++) t[k] = loadu128(src + 16 * k);
-    for (int sb = 0; sb < 8; sb++) P->sc[sb] = row_splat_u8(t[sb / 4], sb % 4);
-    P->mins[0] = row_quads_u8(t[2]);
-    P->mins[1] = row_quads_u8(t[3]);
-    P->d = half_pairs(src + 64);
-    P->dmin = half_pairs(src + 72);
+    k45_packed_scales(src, q5, P->sc, P->mins, &P->d, &P->dmin);
 }
 /* The packed Q4_K (Q5 false) or Q5_K kernel: pack_NAME, gemm_packed_NAME. */
 #define K45_PACKED(name, Q5) \
@@ -629,7 +570,6 @@ INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int n
 /* As k45_cols. A sub-block's two maddubs sum to at most 2 * 2 * 63 * 127
  * in int16; the -32 of every quant is taken off once per superblock with
  * the bsums. */
-INLINE __m256i q6k_fly_quant(const uint8_t *src, int s, int g);
 
 INLINE void q6k_cols_impl(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2],
                           bool fly) {
@@ -721,10 +661,6 @@ static void gemm_q6_K(int n, float *s, size_t s_stride, const void *x, size_t x_
     else GEMM_PANELS(q6k_panel, QK_K, sizeof(block_q6_K), 1, q6k_decode, q6k_cols, store_rows);
 }
 
-/* Packed Q6_K panel: per half h (384 bytes) gather4 of ql at 64h, of ql
- * at 64h + 32 and of qh at 32h; the 16-byte scales byte-transposed; d0..d3.
- * The same 840 bytes as four natural blocks. */
-#define Q6K_PANEL_BYTES 840
 
 static void q6k_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) {
     const uint8_t *ql[PR], *qh[PR];
@@ -748,18 +684,6 @@ static void q6k_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) {
     for (int r = 0; r < PR; r++) memcpy(dst + 832 + 2 * r, &((const block_q6_K *)b[r])->d, 2);
 }
 
-/* P->q[s][g] of a packed panel where it is used (as k45_fly_quant):
- * sub-block s = 8h + 2v + g'/2 with g' = 2 (s % 2) + g takes its low
- * nibbles from ql vector v % 2 of half h and its two high bits from qh. */
-INLINE __m256i q6k_fly_quant(const uint8_t *src, int s, int g) {
-    const int h = s / 8, v = (s % 8) / 2, gg = 2 * (s % 2) + g;
-    const uint8_t *base = src + 384 * h;
-    const __m256i l = loadu256(base + 128 * (v & 1) + 32 * gg), hb = loadu256(base + 256 + 32 * gg);
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    const __m256i lo = _mm256_and_si256(v < 2 ? l : _mm256_srli_epi16(l, 4), m4);
-    const __m256i hi = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * v)), m2);
-    return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
-}
 
 INLINE void q6k_decode_packed_impl(q6k_panel *P, const uint8_t *xp, int i, int p, bool quants) {
     const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * Q6K_PANEL_BYTES;
@@ -772,11 +696,7 @@ INLINE void q6k_decode_packed_impl(q6k_panel *P, const uint8_t *xp, int i, int p
             for (int k = 0; k < 4; k++) P->q[8 * h + 2 * k + g / 2][g % 2] = q[k];
         }
     }
-    __m128i t[4];
-    for (int k = 0; k < 4; k++) t[k] = loadu128(src + 768 + 16 * k);
-    for (int sb = 0; sb < 16; sb++) P->sc[sb] = row_splat_s8(t[sb / 4], sb % 4);
-    for (int k = 0; k < 4; k++) P->off[k] = _mm256_slli_epi16(row_quads_s8(t[k]), 5);
-    P->d = half_pairs(src + 832);
+    q6k_packed_scales(src, P->sc, P->off, &P->d);
 }
 
 INLINE void q6k_decode_packed(q6k_panel *P, const uint8_t *xp, int i, int nblk, int p) {
@@ -835,27 +755,6 @@ INLINE void nibble_groups(const uint8_t *const qs[PR], __m256i q[4]) {
     }
 }
 
-/* Byte j of 64-bit lane r is 0x10 where bit 8g + j of row r's 32 fifth
- * bits is set (Q5_0: bit e belongs to element e). */
-INLINE long long splat_byte(uint32_t v, int g) {
-    return (long long)((uint64_t)(v >> 8 * g & 0xFF) * 0x0101010101010101ull);
-}
-
-INLINE __m256i fifth_bits(const uint32_t qh[PR], int g) {
-    const __m256i v = _mm256_setr_epi64x(splat_byte(qh[0], g), splat_byte(qh[1], g),
-                                         splat_byte(qh[2], g), splat_byte(qh[3], g));
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(0x10));
-}
-
-INLINE size_t q32_block_bytes(enum tensor_type t) {
-    return t == TENSOR_Q8_0 ? sizeof(block_q8_0) : t == TENSOR_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q5_0);
-}
-INLINE size_t q32_qs_offset(enum tensor_type t) {
-    return t == TENSOR_Q8_0   ? offsetof(block_q8_0, qs)
-           : t == TENSOR_Q4_0 ? offsetof(block_q4_0, qs)
-                              : offsetof(block_q5_0, qs);
-}
 
 INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int nblk, enum tensor_type t) {
     for (int b = 0; b < nblk; b++) {
@@ -896,7 +795,6 @@ INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int n
  * blocks (from a multiple of 4) is summed as (p0 + p1) + (p2 + p3), a
  * missing block's product +0, before it joins the accumulator, so that
  * the row path has no chain of dependent adds from block to block. */
-INLINE __m256i q32_fly_quant(const uint8_t *src, int b, int g, enum tensor_type t);
 
 INLINE void q32_group(const q32_panel P[2], const uint8_t *const yrow[2], int i, int q, int k, int ncol,
                       __m256 (*acc)[2], bool wide, bool fly, enum tensor_type type) {
@@ -1015,14 +913,6 @@ INLINE float q32_row(const uint8_t *x, const void *vy, int n, enum tensor_type t
     return _mm_cvtss_f32(acc);
 }
 
-/* Packed Q8_0/Q4_0/Q5_0 panel of one block: Q8_0's quants as gather4
- * leaves them (128 bytes), or Q4_0's/Q5_0's bytes as gather4x16 does (64)
- * and Q5_0's four fifth-bit words (16); then d0..d3. As big as four
- * natural blocks. */
-INLINE size_t q32_panel_bytes(enum tensor_type t) { return PR * q32_block_bytes(t); }
-INLINE size_t q32_panel_quant_bytes(enum tensor_type t) {
-    return t == TENSOR_Q8_0 ? 128 : t == TENSOR_Q4_0 ? 64 : 80;
-}
 
 INLINE void q32_pack_panel(uint8_t *dst, const uint8_t *const b[PR], enum tensor_type t) {
     const uint8_t *qs[PR];
@@ -1040,17 +930,6 @@ INLINE void q32_pack_panel(uint8_t *dst, const uint8_t *const b[PR], enum tensor
     for (int r = 0; r < PR; r++) memcpy(dst + q32_panel_quant_bytes(t) + 2 * r, b[r], 2);
 }
 
-/* P->q[b][g] of a packed panel where it is used (as k45_fly_quant). */
-INLINE __m256i q32_fly_quant(const uint8_t *src, int b, int g, enum tensor_type t) {
-    const uint8_t *blk = src + (size_t)b * 2 * q32_panel_bytes(t);
-    if (t == TENSOR_Q8_0) return loadu256(blk + 32 * g);
-    const __m256i v = loadu256(blk + 32 * (g & 1));
-    const __m256i q = _mm256_and_si256(g < 2 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
-    if (t == TENSOR_Q4_0) return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
-    uint32_t qh[PR];
-    memcpy(qh, blk + 64, sizeof qh);
-    return _mm256_sub_epi8(_mm256_or_si256(q, fifth_bits(qh, g)), _mm256_set1_epi8(16));
-}
 
 /* q32_decode from a packed panel; without quants, P->src points at them. */
 INLINE void q32_decode_packed(q32_panel *P, const uint8_t *xp, int i, int nblk, int p, enum tensor_type t,
