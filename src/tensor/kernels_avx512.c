@@ -323,7 +323,7 @@ static void vec_dot_f32(int n, float *s, const void *vx, const void *vy) {
     *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-void tensor_kernels_avx512(tensor_kernels *k) {
+void tensor_kernels_avx512(tensor_kernels *k, const tensor_kernels *avx2) {
     k->vec_dot[TENSOR_Q8_0] = vec_dot_q8_0;
     k->vec_dot[TENSOR_Q4_0] = vec_dot_q4_0;
     k->vec_dot[TENSOR_Q5_0] = vec_dot_q5_0;
@@ -333,4 +333,5 @@ void tensor_kernels_avx512(tensor_kernels *k) {
     k->vec_dot[TENSOR_F16] = vec_dot_f16;
     k->vec_dot[TENSOR_BF16] = vec_dot_bf16;
     k->vec_dot[TENSOR_F32] = vec_dot_f32;
+    tensor_gemm_avx512(k, avx2);
 }

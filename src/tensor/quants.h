@@ -101,8 +101,18 @@ typedef struct tensor_kernels {
 
 void tensor_kernels_scalar(tensor_kernels *k);
 void tensor_kernels_avx2(tensor_kernels *k);
-void tensor_kernels_avx512(tensor_kernels *k);
+/* avx2: the AVX2 level, already installed (the AVX-512 packed kernels use
+ * its packing and keep its kernels for narrow tiles). */
+void tensor_kernels_avx512(tensor_kernels *k, const tensor_kernels *avx2);
 /* The AVX2 tile kernels (kernels_gemm_avx2.c); tensor_kernels_avx2() calls it. */
 void tensor_gemm_avx2(tensor_kernels *k);
+/* The AVX-512 packed tile kernels (kernels_gemm_avx512.c); tensor_kernels_avx512() calls it. */
+void tensor_gemm_avx512(tensor_kernels *k, const tensor_kernels *avx2);
+
+/* Tests only, before the first tensor call: on a CPU with AVX2 but not
+ * AVX-512, install (the AVX-512 kernel files built against an emulation
+ * of the instruction set) becomes the AVX-512 level, so that the kernels'
+ * logic is checked on any x86 machine. */
+void tensor_emulate_avx512(void (*install)(tensor_kernels *k, const tensor_kernels *avx2));
 
 #endif

@@ -186,6 +186,12 @@ static void build_traits(enum tensor_isa isa) {
     }
 }
 
+static void (*EMULATED_AVX512)(tensor_kernels *, const tensor_kernels *);
+
+void tensor_emulate_avx512(void (*install)(tensor_kernels *k, const tensor_kernels *avx2)) {
+    EMULATED_AVX512 = install;
+}
+
 static void init_once(void) {
     ISA_DETECTED = detect_isa();
     tensor_kernels_scalar(&KERNELS[TENSOR_ISA_SCALAR]);
@@ -193,7 +199,12 @@ static void init_once(void) {
      * functions included (compilers vectorise even the table stores), so
      * they may only run on a CPU that has it. */
     if (ISA_DETECTED >= TENSOR_ISA_AVX2) tensor_kernels_avx2(&KERNELS[TENSOR_ISA_AVX2]);
-    if (ISA_DETECTED >= TENSOR_ISA_AVX512) tensor_kernels_avx512(&KERNELS[TENSOR_ISA_AVX512]);
+    if (ISA_DETECTED >= TENSOR_ISA_AVX512) {
+        tensor_kernels_avx512(&KERNELS[TENSOR_ISA_AVX512], &KERNELS[TENSOR_ISA_AVX2]);
+    } else if (ISA_DETECTED == TENSOR_ISA_AVX2 && EMULATED_AVX512) {
+        EMULATED_AVX512(&KERNELS[TENSOR_ISA_AVX512], &KERNELS[TENSOR_ISA_AVX2]);
+        ISA_DETECTED = TENSOR_ISA_AVX512;
+    }
     ISA_ACTIVE = ISA_DETECTED;
     const char *cap = getenv("OLLAMA_ISA");
     if (cap && strcmp(cap, "scalar") == 0) ISA_ACTIVE = TENSOR_ISA_SCALAR;

@@ -744,10 +744,25 @@ static void test_to_float(void) {
     }
 }
 
+#ifdef EMULATE_AVX512
+/* tests/emu: the AVX-512 kernel files built against an emulation of the
+ * instruction set (test_kernels_avx512_emulated), used where the CPU has
+ * AVX2 but not AVX-512. */
+void tensor_kernels_avx512_emulated(tensor_kernels *k, const tensor_kernels *avx2);
+#endif
+
 int main(void) {
+#ifdef EMULATE_AVX512
+    tensor_emulate_avx512(tensor_kernels_avx512_emulated);
+#endif
     tensor_init();
     printf("ISA detected: %s\n", tensor_isa_name(tensor_isa_detected()));
-    if (tensor_isa_detected() < TENSOR_ISA_AVX512) printf("AVX-512 kernels not tested: this CPU lacks them\n");
+    if (tensor_isa_detected() < TENSOR_ISA_AVX512) {
+        printf("AVX-512 kernels not tested: this CPU lacks them\n");
+#ifdef EMULATE_AVX512
+        return 77; /* not even AVX2 to emulate them on */
+#endif
+    }
     test_vec_dot();
     test_gemm();
     test_packed();
