@@ -569,12 +569,9 @@ INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int n
 
 /* As k45_cols. A sub-block's two maddubs sum to at most 2 * 2 * 63 * 127
  * in int16; the -32 of every quant is taken off once per superblock with
- * the bsums. */
-
-INLINE void q6k_cols_impl(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2],
-                          bool fly) {
-    const block_q8_K *y[2];
-    __m256i sum[2][2];
+ * the bsums: sum[c][p] starts there (q6k_begin), and q6k_end scales it. */
+INLINE void q6k_begin(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int ncol,
+                      const block_q8_K *y[2], __m256i (*sum)[2]) {
     for (int c = 0; c < ncol; c++) {
         y[c] = (const block_q8_K *)yrow[c] + i;
         for (int p = 0; p < 2; p++) {
@@ -583,23 +580,10 @@ INLINE void q6k_cols_impl(const q6k_panel P[2], const uint8_t *const yrow[2], in
                 sum[c][p] = _mm256_sub_epi32(sum[c][p], _mm256_madd_epi16(P[p].off[k], bcast64(y[c]->bsums + 4 * k)));
         }
     }
-    ROLLED for (int s = 0; s < 16; s++) {
-        __m256i t[2][2];
-        for (int g = 0; g < 2; g++) {
-            __m256i yb[2];
-            for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 16 * s + 8 * g);
-            for (int p = 0; p < 2; p++) {
-                const __m256i w = fly ? q6k_fly_quant(P[p].src, s, g) : P[p].q[s][g];
-                for (int c = 0; c < ncol; c++) {
-                    const __m256i m = _mm256_maddubs_epi16(w, yb[c]);
-                    t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
-                }
-            }
-        }
-        for (int p = 0; p < 2; p++)
-            for (int c = 0; c < ncol; c++)
-                sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
-    }
+}
+
+INLINE void q6k_end(const q6k_panel P[2], const block_q8_K *const y[2], int ncol, __m256i (*sum)[2],
+                    __m256 (*acc)[2]) {
     for (int c = 0; c < ncol; c++) {
         const __m256 yd = _mm256_set1_ps(y[c]->d);
         for (int p = 0; p < 2; p++)
@@ -610,7 +594,25 @@ INLINE void q6k_cols_impl(const q6k_panel P[2], const uint8_t *const yrow[2], in
 INLINE void q6k_cols(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
                      __m256 (*acc)[2]) {
     (void)nblk;
-    q6k_cols_impl(P, yrow, i, ncol, acc, false);
+    const block_q8_K *y[2];
+    __m256i sum[2][2];
+    q6k_begin(P, yrow, i, ncol, y, sum);
+    ROLLED for (int s = 0; s < 16; s++) {
+        __m256i t[2][2];
+        for (int g = 0; g < 2; g++) {
+            __m256i yb[2];
+            for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 16 * s + 8 * g);
+            for (int p = 0; p < 2; p++)
+                for (int c = 0; c < ncol; c++) {
+                    const __m256i m = _mm256_maddubs_epi16(P[p].q[s][g], yb[c]);
+                    t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
+                }
+        }
+        for (int p = 0; p < 2; p++)
+            for (int c = 0; c < ncol; c++)
+                sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
+    }
+    q6k_end(P, y, ncol, sum, acc);
 }
 
 /* Q6_K on the natural layout: 128 elements, quants 0..63, sc the scales of
@@ -707,10 +709,39 @@ INLINE void q6k_scales_packed(q6k_panel *P, const uint8_t *xp, int i, int nblk, 
     (void)nblk;
     q6k_decode_packed_impl(P, xp, i, p, false);
 }
+/* q6k_cols with the quants decoded where they are used, from a packed
+ * panel (P->src). A ql vector holds two sub-blocks' low nibbles and a qh
+ * vector four sub-blocks' high bits, so the three vectors of a step are
+ * decoded together (q6k_unpack) into the halves of four sub-blocks, and
+ * two steps complete them: a third fewer instructions than decoding each
+ * sub-block's vectors on their own. Integer sums, so the order of the
+ * sub-blocks changes no bit. */
 INLINE void q6k_cols_fly(const q6k_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
                          __m256 (*acc)[2]) {
     (void)nblk;
-    q6k_cols_impl(P, yrow, i, ncol, acc, true);
+    const block_q8_K *y[2];
+    __m256i sum[2][2];
+    q6k_begin(P, yrow, i, ncol, y, sum);
+    for (int p = 0; p < 2; p++)
+        ROLLED for (int u = 0; u < 4; u++) { /* half h, sub-blocks of parity gq */
+            const int h = u / 2, gq = u % 2;
+            const uint8_t *base = P[p].src + 384 * h;
+            __m256i q[2][4];
+            for (int g = 0; g < 2; g++) {
+                const int gg = 2 * gq + g;
+                q6k_unpack(loadu256(base + 32 * gg), loadu256(base + 128 + 32 * gg), loadu256(base + 256 + 32 * gg),
+                           q[g]);
+            }
+            for (int v = 0; v < 4; v++) {
+                const int s = 8 * h + 2 * v + gq;
+                for (int c = 0; c < ncol; c++) {
+                    const __m256i t = add_chain16(_mm256_maddubs_epi16(q[0][v], bcast64(y[c]->qs + 16 * s)),
+                                                  _mm256_maddubs_epi16(q[1][v], bcast64(y[c]->qs + 16 * s + 8)));
+                    sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t, P[p].sc[s]));
+                }
+            }
+        }
+    q6k_end(P, y, ncol, sum, acc);
 }
 
 static void pack_q6_K(const void *x, size_t x_stride, void *dst, int n) {
