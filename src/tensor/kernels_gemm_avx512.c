@@ -93,6 +93,19 @@ INLINE void store_even(float *s, __m512 acc) {
     for (int c = 0; c < nc; c++) STORE(s + (size_t)c * s_stride, acc_[c]); \
 } while (0)
 
+/* gemm_wide_T, the packed kernel of type T: tiles of up to AVX2_COLS
+ * activation rows go to the AVX2 level's kernel, the others through
+ * GEMM_WIDE with the rest of the arguments. */
+#define WIDE_KERNEL(T, PANEL, QK, BB, PB, DECODE, COLS_FN, STORE) \
+    static void gemm_wide_##T(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride, \
+                              int nc) { \
+        if (nc <= AVX2_COLS) { \
+            AVX2_PACKED[TENSOR_##T](n, s, s_stride, xp, y, y_stride, nc); \
+            return; \
+        } \
+        GEMM_WIDE(PANEL, QK, BB, PB, DECODE, COLS_FN, STORE); \
+    }
+
 /* ---- Q4_K, Q5_K ---- */
 
 typedef struct {
@@ -164,14 +177,7 @@ INLINE void k45w_cols(const k45w_panel *P, const uint8_t *const yrow[COLS], int 
         (void)nblk; \
         k45w_cols(P, yrow, i, ncol, acc, Q5); \
     } \
-    static void gemm_wide_##name(int n, float *s, size_t s_stride, const void *xp, const void *y, \
-                                 size_t y_stride, int nc) { \
-        if (nc <= AVX2_COLS) { \
-            AVX2_PACKED[TENSOR_##name](n, s, s_stride, xp, y, y_stride, nc); \
-            return; \
-        } \
-        GEMM_WIDE(k45w_panel, QK_K, 2 * K45_PANEL_BYTES(Q5), 1, name##_wdecode, name##_wcols, store_pairs); \
-    }
+    WIDE_KERNEL(name, k45w_panel, QK_K, 2 * K45_PANEL_BYTES(Q5), 1, name##_wdecode, name##_wcols, store_pairs)
 
 K45_WIDE(Q4_K, false)
 K45_WIDE(Q5_K, true)
@@ -223,14 +229,7 @@ INLINE void q6k_wcols(const q6kw_panel *P, const uint8_t *const yrow[COLS], int 
         acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[c]), _mm512_mul_ps(P->d, _mm512_set1_ps(y[c]->d)), acc[c]);
 }
 
-static void gemm_wide_Q6_K(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
-                           int nc) {
-    if (nc <= AVX2_COLS) {
-        AVX2_PACKED[TENSOR_Q6_K](n, s, s_stride, xp, y, y_stride, nc);
-        return;
-    }
-    GEMM_WIDE(q6kw_panel, QK_K, 2 * Q6K_PANEL_BYTES, 1, q6k_wdecode, q6k_wcols, store_pairs);
-}
+WIDE_KERNEL(Q6_K, q6kw_panel, QK_K, 2 * Q6K_PANEL_BYTES, 1, q6k_wdecode, q6k_wcols, store_pairs)
 
 /* ---- Q8_0, Q4_0, Q5_0 against Q8_0 ---- */
 
@@ -304,15 +303,8 @@ INLINE void q32w_cols(const q32w_panel *P, const uint8_t *const yrow[COLS], int 
     INLINE void name##_wdecode(q32w_panel *P, const uint8_t *src, int nblk) { \
         q32w_decode(P, src, nblk, TENSOR_##name); \
     } \
-    static void gemm_wide_##name(int n, float *s, size_t s_stride, const void *xp, const void *y, \
-                                 size_t y_stride, int nc) { \
-        if (nc <= AVX2_COLS) { \
-            AVX2_PACKED[TENSOR_##name](n, s, s_stride, xp, y, y_stride, nc); \
-            return; \
-        } \
-        GEMM_WIDE(q32w_panel, 32, 2 * q32_panel_bytes(TENSOR_##name), Q32W_BLOCKS, name##_wdecode, q32w_cols, \
-                  store_even); \
-    }
+    WIDE_KERNEL(name, q32w_panel, 32, 2 * q32_panel_bytes(TENSOR_##name), Q32W_BLOCKS, name##_wdecode, q32w_cols, \
+                store_even)
 
 Q32_WIDE(Q8_0)
 Q32_WIDE(Q4_0)
