@@ -754,6 +754,7 @@ void tensor_kernels_avx512_emulated(tensor_kernels *k, const tensor_kernels *avx
 int main(void) {
 #ifdef EMULATE_AVX512
     tensor_emulate_avx512(tensor_kernels_avx512_emulated);
+    printf("AVX-512 level: SIMDe's emulation, unless the CPU has the instruction set\n");
 #endif
     tensor_init();
     printf("ISA detected: %s\n", tensor_isa_name(tensor_isa_detected()));
