@@ -804,8 +804,9 @@ INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int n
             for (int g = 0; g < 4; g++) q[g] = _mm256_sub_epi8(q[g], _mm256_set1_epi8(8));
         } else {
             nibble_groups(qs, q);
+            const __m128i qh4 = _mm_setr_epi32((int)qh[0], (int)qh[1], (int)qh[2], (int)qh[3]);
             for (int g = 0; g < 4; g++)
-                q[g] = _mm256_sub_epi8(_mm256_or_si256(q[g], fifth_bits(qh, g)), _mm256_set1_epi8(16));
+                q[g] = _mm256_sub_epi8(_mm256_or_si256(q[g], fifth_bits(qh4, g)), _mm256_set1_epi8(16));
         }
         for (int g = 0; g < 4; g++) P->aq[b][g] = _mm256_abs_epi8(q[g]);
         /* the half scale leads every one of these blocks */

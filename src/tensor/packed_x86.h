@@ -126,14 +126,13 @@ INLINE void q6k_packed_scales(const uint8_t *src, __m256i sc[16], __m256i off[4]
 /* ---- Q8_0, Q4_0, Q5_0 ---- */
 
 /* Byte j of 64-bit lane r is 0x10 where bit 8g + j of row r's 32 fifth
- * bits is set (Q5_0: bit e belongs to element e). */
-INLINE long long splat_byte(uint32_t v, int g) {
-    return (long long)((uint64_t)(v >> 8 * g & 0xFF) * 0x0101010101010101ull);
-}
-
-INLINE __m256i fifth_bits(const uint32_t qh[PR], int g) {
-    const __m256i v = _mm256_setr_epi64x(splat_byte(qh[0], g), splat_byte(qh[1], g),
-                                         splat_byte(qh[2], g), splat_byte(qh[3], g));
+ * bits is set (Q5_0: bit e belongs to element e); qh holds the four rows'
+ * words. A shuffle spreads byte g of row r's word (byte 4r + g, in both
+ * 128-bit halves) over lane r, and each byte tests its own bit. */
+INLINE __m256i fifth_bits(__m128i qh, int g) {
+    const long long rep = 0x0101010101010101ll;
+    const __m256i ctrl = _mm256_setr_epi64x(g * rep, (4 + g) * rep, (8 + g) * rep, (12 + g) * rep);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(qh), ctrl);
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(0x10));
 }
@@ -163,9 +162,7 @@ INLINE __m256i q32_fly_quant(const uint8_t *src, int b, int g, enum tensor_type 
     const __m256i v = loadu256(blk + 32 * (g & 1));
     const __m256i q = _mm256_and_si256(g < 2 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
     if (t == TENSOR_Q4_0) return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
-    uint32_t qh[PR];
-    memcpy(qh, blk + 64, sizeof qh);
-    return _mm256_sub_epi8(_mm256_or_si256(q, fifth_bits(qh, g)), _mm256_set1_epi8(16));
+    return _mm256_sub_epi8(_mm256_or_si256(q, fifth_bits(loadu128(blk + 64), g)), _mm256_set1_epi8(16));
 }
 
 #endif
