@@ -826,12 +826,27 @@ INLINE void q32_decode(q32_panel *P, const uint8_t *const rows[PR], int i, int n
  * [p0 r0 r1, p1 r0 r1 | p0 r2 r3, p1 r2 r3]; and each group of four
  * blocks (from a multiple of 4) is summed as (p0 + p1) + (p2 + p3), a
  * missing block's product +0, before it joins the accumulator, so that
- * the row path has no chain of dependent adds from block to block. */
+ * the row path has no chain of dependent adds from block to block.
+ * Decoding where they are used (fly), Q4_0's and Q5_0's quants stay
+ * unsigned: maddubs takes them as they are, and the offset times the sum
+ * of the block's activations (q32_offset_sum) comes off each row's sum
+ * once, instead of a subtraction, an abs and a sign per quant vector. The
+ * integer sums are the same. */
+
+/* q32_offset(t) times the sum of activation block y, in every int32 lane. */
+INLINE __m256i q32_offset_sum(const block_q8_0 *y, enum tensor_type t) {
+    const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), loadu256(y->qs));
+    __m256i s = _mm256_madd_epi16(s16, _mm256_set1_epi16((short)q32_offset(t)));
+    s = _mm256_add_epi32(s, _mm256_permute2x128_si256(s, s, 1));
+    s = _mm256_add_epi32(s, _mm256_shuffle_epi32(s, 0x4E));
+    return _mm256_add_epi32(s, _mm256_shuffle_epi32(s, 0xB1));
+}
 
 INLINE void q32_group(const q32_panel P[2], const uint8_t *const yrow[2], int i, int q, int k, int ncol,
                       __m256 (*acc)[2], bool wide, bool fly, enum tensor_type type) {
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256 zero = _mm256_setzero_ps();
+    const bool raw = fly && type != TENSOR_Q8_0; /* unsigned quants, the offset taken off per row */
     __m256 t01[2] = {zero, zero}, t2[2] = {zero, zero}; /* p0 + p1, p2 */
     for (int j = 0; j < k; j++) {
         const int b = q + j;
@@ -842,10 +857,11 @@ INLINE void q32_group(const q32_panel P[2], const uint8_t *const yrow[2], int i,
             __m256i yb[2];
             for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 8 * g);
             for (int p = 0; p < 2; p++) {
-                const __m256i w = fly ? q32_fly_quant(P[p].src, b, g, type) : P[p].q[b][g];
-                const __m256i aw = fly ? _mm256_abs_epi8(w) : P[p].aq[b][g];
+                const __m256i w = raw ? q32_fly_raw(P[p].src, b, g, type)
+                                  : fly ? q32_fly_quant(P[p].src, b, g, type) : P[p].q[b][g];
+                const __m256i aw = raw ? w : fly ? _mm256_abs_epi8(w) : P[p].aq[b][g];
                 for (int c = 0; c < ncol; c++) {
-                    __m256i m = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(yb[c], w));
+                    __m256i m = _mm256_maddubs_epi16(aw, raw ? yb[c] : _mm256_sign_epi8(yb[c], w));
                     if (wide) m = _mm256_madd_epi16(m, ones);
                     sum[c][p] = g == 0 ? m : wide ? add_chain32(sum[c][p], m) : add_chain16(sum[c][p], m);
                 }
@@ -854,7 +870,8 @@ INLINE void q32_group(const q32_panel P[2], const uint8_t *const yrow[2], int i,
         const __m256 d = _mm256_set_m128(_mm_movehl_ps(P[1].d[b], P[0].d[b]), _mm_movelh_ps(P[0].d[b], P[1].d[b]));
         for (int c = 0; c < ncol; c++) {
             if (!wide) for (int p = 0; p < 2; p++) sum[c][p] = _mm256_madd_epi16(sum[c][p], ones);
-            const __m256i h = _mm256_hadd_epi32(sum[c][0], sum[c][1]);
+            __m256i h = _mm256_hadd_epi32(sum[c][0], sum[c][1]);
+            if (raw) h = _mm256_sub_epi32(h, q32_offset_sum(y[c], type));
             const __m256 yd = _mm256_set1_ps(tensor_x86_half(&y[c]->d));
             const __m256 pr = _mm256_mul_ps(_mm256_cvtepi32_ps(h), _mm256_mul_ps(d, yd));
             if (j == 0) t01[c] = pr;

@@ -155,14 +155,23 @@ INLINE size_t q32_panel_quant_bytes(enum tensor_type t) {
     return t == TENSOR_Q8_0 ? 128 : t == TENSOR_Q4_0 ? 64 : 80;
 }
 
-/* P->q[b][g] of a packed panel where it is used (as k45_fly_quant). */
-INLINE __m256i q32_fly_quant(const uint8_t *src, int b, int g, enum tensor_type t) {
+/* Quant vector g of block b of a packed panel, as stored: Q8_0's signed,
+ * Q4_0's and Q5_0's unsigned, their offset (q32_offset) still in. */
+INLINE __m256i q32_fly_raw(const uint8_t *src, int b, int g, enum tensor_type t) {
     const uint8_t *blk = src + (size_t)b * 2 * q32_panel_bytes(t);
     if (t == TENSOR_Q8_0) return loadu256(blk + 32 * g);
     const __m256i v = loadu256(blk + 32 * (g & 1));
     const __m256i q = _mm256_and_si256(g < 2 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
-    if (t == TENSOR_Q4_0) return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
-    return _mm256_sub_epi8(_mm256_or_si256(q, fifth_bits(loadu128(blk + 64), g)), _mm256_set1_epi8(16));
+    return t == TENSOR_Q4_0 ? q : _mm256_or_si256(q, fifth_bits(loadu128(blk + 64), g));
+}
+
+INLINE int q32_offset(enum tensor_type t) { return t == TENSOR_Q8_0 ? 0 : t == TENSOR_Q4_0 ? 8 : 16; }
+
+/* P->q[b][g] of a packed panel where it is used (as k45_fly_quant): the
+ * signed quants. */
+INLINE __m256i q32_fly_quant(const uint8_t *src, int b, int g, enum tensor_type t) {
+    const __m256i q = q32_fly_raw(src, b, g, t);
+    return t == TENSOR_Q8_0 ? q : _mm256_sub_epi8(q, _mm256_set1_epi8((char)q32_offset(t)));
 }
 
 #endif
