@@ -281,12 +281,15 @@ static size_t packable(const weight *w) {
     return w->data ? tensor_packed_size(w->type, w->n_in, w->n_out) : 0;
 }
 
+/* The matrices of a layer that may be packed. */
+#define LAYER_MATRICES 8
+
 static int packable_weights(model *m, weight **out) {
     int n = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
         layer *L = &m->layers[il];
-        weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wqkv, &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+        weight *ws[LAYER_MATRICES] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wqkv, &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; i < LAYER_MATRICES; i++)
             if (packable(ws[i])) out[n++] = ws[i];
     }
     if (packable(&m->output)) out[n++] = &m->output;
@@ -299,7 +302,7 @@ static int packable_weights(model *m, weight **out) {
  * in place. */
 static void pack_weights(model *m) {
     if (m->params.no_pack) return;
-    weight **ws = oc_malloc(sizeof *ws * ((size_t)m->hp.n_layer * 8 + 1));
+    weight **ws = oc_malloc(sizeof *ws * ((size_t)m->hp.n_layer * LAYER_MATRICES + 1));
     const int n = packable_weights(m, ws);
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (packable(ws[i]) + 63) & ~(size_t)63;
