@@ -129,26 +129,23 @@ typedef struct enc_pass {
     atomic_int next;
 } enc_pass;
 
-/* Bidirectional attention of one head over one input. */
-static void attend(enc_pass *p, float *scores, const struct run *r, int h) {
+/* Bidirectional attention of one head over one input: every token sees
+ * the whole input; K and V are the pass's rows, used in place. */
+static void attend(enc_pass *p, float *tmp, const struct run *r, int h) {
     const model_hparams *hp = &p->m->hp;
-    int hd = hp->head_dim, E = hp->n_embd;
-    float scale = 1.0f / sqrtf((float)hd);
-    tensor_vec_dot_fn dot = tensor_get_traits(TENSOR_F32)->vec_dot;
+    int hd = hp->head_dim, E = hp->n_embd, n = r->t1 - r->t0;
     const scratch *s = &p->m->s;
-    for (int t = r->t0; t < r->t1; t++) {
-        const float *q = s->q + (size_t)t * E + (size_t)h * hd;
-        for (int j = r->t0; j < r->t1; j++) {
-            dot(hd, &scores[j - r->t0], s->k + (size_t)j * E + (size_t)h * hd, q);
-            scores[j - r->t0] *= scale;
-        }
-        tensor_softmax(scores, r->t1 - r->t0);
-        float *out = s->att + (size_t)t * E + (size_t)h * hd;
-        memset(out, 0, (size_t)hd * sizeof(float));
-        for (int j = r->t0; j < r->t1; j++) {
-            const float *v = s->v + (size_t)j * E + (size_t)h * hd;
-            for (int i = 0; i < hd; i++) out[i] += scores[j - r->t0] * v[i];
-        }
+    float *keys = tmp, *work = tmp + tensor_attn_keys_floats(n, hd);
+    tensor_attn_pack_keys(keys, 0, s->k + (size_t)r->t0 * E + (size_t)h * hd, (size_t)E, n, hd);
+    tensor_attn_head head = {.hd = hd, .n_kv = n, .keys = keys, .values = s->v + (size_t)r->t0 * E + (size_t)h * hd,
+                             .v_stride = (size_t)E, .scale = 1.0f / sqrtf((float)hd)};
+    for (int t0 = r->t0; t0 < r->t1; t0 += 4) {
+        tensor_attn_query q[4];
+        int nq = r->t1 - t0 < 4 ? r->t1 - t0 : 4;
+        for (int i = 0; i < nq; i++)
+            q[i] = (tensor_attn_query){s->q + (size_t)(t0 + i) * E + (size_t)h * hd,
+                                       s->att + (size_t)(t0 + i) * E + (size_t)h * hd, 0, n, NULL};
+        tensor_attend(&head, q, nq, work);
     }
 }
 

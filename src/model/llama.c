@@ -164,39 +164,46 @@ static void task_rope_store(void *ctx, int ith, int nth) {
 
 /* ---- attention ---- */
 
-/* Gemma 2: scores = cap * tanh(scores / cap) before the softmax. */
-static void softcap(float *x, int n, float cap) {
-    for (int i = 0; i < n; i++) x[i] = tanhf(x[i] / cap) * cap;
+/* Where one thread's attention scratch (m->s.attn_tmp) puts what:
+ * the head's key panels, its values as F32 rows, tensor_attend's work, and
+ * room to convert a panel's keys. */
+typedef struct attn_scratch {
+    float *keys, *values, *work, *stage;
+} attn_scratch;
+
+static attn_scratch attn_scratch_of(float *tmp, int n_ctx, int hd) {
+    attn_scratch a = {.keys = tmp};
+    a.values = a.keys + tensor_attn_keys_floats(n_ctx, hd);
+    a.work = a.values + (size_t)n_ctx * hd;
+    a.stage = a.work + tensor_attn_work_floats(n_ctx);
+    return a;
 }
 
-/* gpt-oss: softmax with one extra logit (the head's sink) that takes
- * probability but adds no value. */
-static void softmax_sink(float *x, int n, float sink) {
-    float max = sink;
-    for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
-    double sum = exp((double)(sink - max));
-    for (int i = 0; i < n; i++) sum += x[i] = expf(x[i] - max);
-    float inv = (float)(1.0 / sum);
-    for (int i = 0; i < n; i++) x[i] *= inv;
+size_t model_attn_tmp_floats(int n_ctx, int hd) {
+    return tensor_attn_keys_floats(n_ctx, hd) + (size_t)n_ctx * hd + tensor_attn_work_floats(n_ctx) +
+           (size_t)TENSOR_ATTN_KEYS * hd;
 }
 
-/* Softmax-weighted sum of V rows [j0, j1) for one query head. */
-static void attend_head(const float *q, const float *K, const float *V, float *scores, float *out, int hd, int n,
-                        float scale, float cap, const float *sink) {
-    tensor_vec_dot_fn dot = tensor_get_traits(TENSOR_F32)->vec_dot;
-    for (int j = 0; j < n; j++) {
-        dot(hd, &scores[j], K + (size_t)j * hd, q);
-        scores[j] *= scale;
+/* Queries go to tensor_attend a tile at a time, in order: token by token,
+ * the heads of the group (which share a window) side by side. */
+typedef struct query_batch {
+    const tensor_attn_head *head;
+    float *work;
+    tensor_attn_query q[4];
+    int n;
+} query_batch;
+
+static void query_add(query_batch *qb, tensor_attn_query q) {
+    qb->q[qb->n++] = q;
+    if (qb->n == 4) {
+        tensor_attend(qb->head, qb->q, qb->n, qb->work);
+        qb->n = 0;
     }
-    if (cap > 0) softcap(scores, n, cap);
-    if (sink) softmax_sink(scores, n, *sink);
-    else tensor_softmax(scores, n);
-    memset(out, 0, (size_t)hd * sizeof(float));
-    for (int j = 0; j < n; j++) {
-        const float *v = V + (size_t)j * hd;
-        float w = scores[j];
-        for (int i = 0; i < hd; i++) out[i] += w * v[i];
-    }
+}
+
+static void query_flush(query_batch *qb) {
+    if (qb->n) tensor_attend(qb->head, qb->q, qb->n, qb->work);
+    qb->n = 0;
 }
 
 /* One work item: kv head g for tokens [t0, t1) of one sequence. K and V of
@@ -210,44 +217,57 @@ static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, q_dim = hp->n_head * hd;
     int window = m->layers[p->il].swa ? hp->n_swa : 0;
     int lo = window && p->b->pos[t0] >= window ? p->b->pos[t0] - window + 1 : 0, n_kv = p->b->pos[t1 - 1] + 1 - lo;
-    float *K = tmp, *V = tmp + (size_t)n_kv * hd, *scores = V + (size_t)n_kv * hd;
+    attn_scratch a = attn_scratch_of(tmp, m->params.n_ctx, hd);
     tensor_to_float_fn load = tensor_get_traits(m->kv.type)->to_float;
     size_t base = model_kv_row(m, p->il, seq, lo) + (size_t)g * m->kv.head_bytes;
-    for (int j = 0; j < n_kv; j++) {
-        load(m->kv.k + base + (size_t)j * m->kv.row_bytes, K + (size_t)j * hd, hd);
-        load(m->kv.v + base + (size_t)j * m->kv.row_bytes, V + (size_t)j * hd, hd);
+    for (int j = 0; j < n_kv; j += TENSOR_ATTN_KEYS) {
+        int rows = n_kv - j < TENSOR_ATTN_KEYS ? n_kv - j : TENSOR_ATTN_KEYS;
+        for (int r = 0; r < rows; r++) {
+            load(m->kv.k + base + (size_t)(j + r) * m->kv.row_bytes, a.stage + (size_t)r * hd, hd);
+            load(m->kv.v + base + (size_t)(j + r) * m->kv.row_bytes, a.values + (size_t)(j + r) * hd, hd);
+        }
+        tensor_attn_pack_keys(a.keys, j, a.stage, (size_t)hd, rows, hd);
     }
-    float scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd);
+    tensor_attn_head head = {
+        .hd = hd, .n_kv = n_kv, .keys = a.keys, .values = a.values, .v_stride = (size_t)hd,
+        .scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd), .softcap = hp->attn_softcap,
+    };
     const float *sinks = m->layers[p->il].attn_sinks;
+    query_batch qb = {.head = &head, .work = a.work};
     for (int t = t0; t < t1; t++) {
         int pos = p->b->pos[t], j0 = window && pos >= window ? pos - window + 1 - lo : 0, n = pos + 1 - lo - j0;
         for (int h = g * group; h < (g + 1) * group; h++)
-            attend_head(m->s.q + (size_t)t * q_dim + (size_t)h * hd, K + (size_t)j0 * hd, V + (size_t)j0 * hd, scores,
-                        m->s.att + (size_t)t * q_dim + (size_t)h * hd, hd, n, scale, hp->attn_softcap,
-                        sinks ? &sinks[h] : NULL);
+            query_add(&qb, (tensor_attn_query){m->s.q + (size_t)t * q_dim + (size_t)h * hd,
+                                               m->s.att + (size_t)t * q_dim + (size_t)h * hd, j0, n,
+                                               sinks ? &sinks[h] : NULL});
     }
+    query_flush(&qb);
 }
 
 /* Encoder item: tokens [t0, t1) of run ru attend to the whole run (its K
- * and V rows fresh in scratch), or to |p - pos| <= n_swa / 2 in a sliding
- * layer. */
+ * and V rows fresh in scratch, used in place), or to |p - pos| <= n_swa / 2
+ * in a sliding layer. */
 static void attend_item_bidir(pass *p, float *tmp, int g, const run *ru, int t0, int t1) {
     model *m = p->m;
     const model_hparams *hp = &m->hp;
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
     int n_kv = ru->t1 - ru->t0, half = m->layers[p->il].swa ? hp->n_swa / 2 : n_kv;
-    float *K = tmp, *V = tmp + (size_t)n_kv * hd, *scores = V + (size_t)n_kv * hd;
-    for (int j = 0; j < n_kv; j++) {
-        memcpy(K + (size_t)j * hd, m->s.k + (size_t)(ru->t0 + j) * kv_dim + (size_t)g * hd, (size_t)hd * sizeof(float));
-        memcpy(V + (size_t)j * hd, m->s.v + (size_t)(ru->t0 + j) * kv_dim + (size_t)g * hd, (size_t)hd * sizeof(float));
-    }
-    float scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd);
+    attn_scratch a = attn_scratch_of(tmp, m->params.n_ctx, hd);
+    const float *k0 = m->s.k + (size_t)ru->t0 * kv_dim + (size_t)g * hd;
+    tensor_attn_pack_keys(a.keys, 0, k0, (size_t)kv_dim, n_kv, hd);
+    tensor_attn_head head = {
+        .hd = hd, .n_kv = n_kv, .keys = a.keys, .values = m->s.v + (size_t)ru->t0 * kv_dim + (size_t)g * hd,
+        .v_stride = (size_t)kv_dim, .scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd),
+        .softcap = hp->attn_softcap,
+    };
+    query_batch qb = {.head = &head, .work = a.work};
     for (int t = t0; t < t1; t++) {
         int i = t - ru->t0, j0 = i - half > 0 ? i - half : 0, j1 = i + half + 1 < n_kv ? i + half + 1 : n_kv;
         for (int h = g * group; h < (g + 1) * group; h++)
-            attend_head(m->s.q + (size_t)t * q_dim + (size_t)h * hd, K + (size_t)j0 * hd, V + (size_t)j0 * hd, scores,
-                        m->s.att + (size_t)t * q_dim + (size_t)h * hd, hd, j1 - j0, scale, hp->attn_softcap, NULL);
+            query_add(&qb, (tensor_attn_query){m->s.q + (size_t)t * q_dim + (size_t)h * hd,
+                                               m->s.att + (size_t)t * q_dim + (size_t)h * hd, j0, j1 - j0, NULL});
     }
+    query_flush(&qb);
 }
 
 /* Items are (run, chunk of ATTN_TOKENS_PER_ITEM tokens, kv head), taken
@@ -366,6 +386,11 @@ static void ffn_block(model *m, pass *p) {
     }
     matmul(m, &L->w_down, m->s.hb, m->s.xb, n);
     residual_add_normed(m, m->s.x, m->s.xb, L->ffn_post_norm, n);
+}
+
+/* Gemma 2: logits = cap * tanh(logits / cap). */
+static void softcap(float *x, int n, float cap) {
+    for (int i = 0; i < n; i++) x[i] = tanhf(x[i] / cap) * cap;
 }
 
 /* Final norm and output projection of the tokens whose logits are wanted. */

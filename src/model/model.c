@@ -252,7 +252,7 @@ static int alloc_state(model *m, oc_error *err) {
     int nth = tensor_pool_size(m->pool);
     s->attn_tmp = oc_calloc((size_t)nth, sizeof(float *));
     for (int i = 0; i < nth; i++)
-        s->attn_tmp[i] = oc_aligned_alloc(((size_t)2 * hp->head_dim + 1) * (size_t)p->n_ctx * sizeof(float));
+        s->attn_tmp[i] = oc_aligned_alloc(model_attn_tmp_floats(p->n_ctx, hp->head_dim) * sizeof(float));
     return 0;
 }
 

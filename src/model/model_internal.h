@@ -67,7 +67,7 @@ typedef struct scratch {
     int32_t *moe_sel, *moe_rows;
     int32_t *out_rows;          /* indices of the tokens whose logits are wanted */
     struct run *runs;           /* the batch split into runs of one sequence */
-    float **attn_tmp;     /* per thread: K and V of one head as F32, scores */
+    float **attn_tmp;     /* per thread: one head's key panels, values and attention work */
 } scratch;
 
 typedef struct kv_cache {
@@ -106,6 +106,9 @@ void model_compat_hparams(model *m);
 void model_compat_vocab(model *m);
 void model_compat_tokenizer(model *m);
 const gguf_tensor *model_find_tensor(const model *m, const char *name);
+
+/* llama.c: floats of one thread's attention scratch (attn_tmp). */
+size_t model_attn_tmp_floats(int n_ctx, int hd);
 
 /* Byte offset of the cache row that holds (layer, sequence, position). */
 static inline size_t model_kv_row(const model *m, int il, int seq, int pos) {

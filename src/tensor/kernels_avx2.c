@@ -736,6 +736,7 @@ void tensor_kernels_avx2(tensor_kernels *k) {
         _mm256_storeu_ps(tensor_x86_half_table + i, _mm256_cvtph_ps(h));
     }
     for (int e = 0; e < 256; e++) E8M0_HALF[e] = e8m0_half((uint8_t)e);
+    tensor_vecops_avx2(&k->ops);
     k->vec_dot[TENSOR_F32] = vec_dot_f32;
     k->vec_dot[TENSOR_F16] = vec_dot_f16;
     k->vec_dot[TENSOR_BF16] = vec_dot_bf16;

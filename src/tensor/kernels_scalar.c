@@ -484,6 +484,7 @@ static void set(tensor_kernels *k, enum tensor_type t, tensor_to_float_fn to,
 }
 
 void tensor_kernels_scalar(tensor_kernels *k) {
+    tensor_vecops_scalar(&k->ops);
     set(k, TENSOR_F32, f32_to_float, f32_from_float, vec_dot_f32);
     set(k, TENSOR_F16, f16_to_float, f16_from_float, vec_dot_f16);
     set(k, TENSOR_BF16, bf16_to_float, bf16_from_float, vec_dot_bf16);

@@ -3,7 +3,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "tensor/tensor.h"
+#include "tensor/quants.h"
 
 #define ROWS_PER_CHUNK 16
 #define TOKENS_PER_TILE 32
@@ -188,24 +188,9 @@ void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps
         for (int i = 0; i < n; i++) out[i] = x[i] * scale;
 }
 
-void tensor_softmax(float *x, int n) {
-    float max = -INFINITY;
-    for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    float inv = (float)(1.0 / sum);
-    for (int i = 0; i < n; i++) x[i] *= inv;
-}
+void tensor_softmax(float *x, int n) { tensor_get_ops()->softmax(x, n, NULL); }
 
-void tensor_silu_mul(float *gate, const float *up, int n) {
-    for (int i = 0; i < n; i++) {
-        float g = gate[i];
-        gate[i] = g / (1.0f + expf(-g)) * up[i];
-    }
-}
+void tensor_silu_mul(float *gate, const float *up, int n) { tensor_get_ops()->silu_mul(gate, up, n); }
 
 void tensor_gelu(float *x, int n) {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */

@@ -89,6 +89,34 @@ _Static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs");
 _Static_assert(sizeof(block_mxfp4) == 17, "mxfp4");
 
 /* Kernel tables: each ISA file fills the entries it has (NULL = inherit). */
+/* Float kernels of the elementwise ops and of attention (tensor_attend),
+ * one set per ISA level; NULL: the level below's. Attention keys are
+ * stored in panels of TENSOR_ATTN_KEYS keys, transposed (element d of the
+ * panel's key l at d * TENSOR_ATTN_KEYS + l), so that a query's scores
+ * for a panel are one vector per FMA chain. */
+typedef struct tensor_vec_ops {
+    /* x = softmax(x) over n; with sink, one more logit that takes
+     * probability and has no entry in x */
+    void (*softmax)(float *x, int n, const float *sink);
+    void (*silu_mul)(float *gate, const float *up, int n);
+    /* panel from nrows <= TENSOR_ATTN_KEYS rows of hd floats, stride
+     * floats apart; missing keys are zero */
+    void (*pack_keys)(float *panel, const float *rows, size_t stride, int nrows, int hd);
+    /* s[i * s_stride + k] = scale * dot(q[i], key k) for the np panels'
+     * keys, i < nq <= 4; each score one chain over d in order */
+    void (*attn_scores)(const float *panels, int hd, int np, const float *const q[4], int nq, float scale, float *s,
+                        size_t s_stride);
+    /* out[i] = sum over k < n, in order, of p[i * p_stride + k] times
+     * value row k (v_stride floats apart), i < nq <= 4 */
+    void (*attn_values)(const float *p, size_t p_stride, int nq, const float *v, size_t v_stride, int n, int hd,
+                        float *const out[4]);
+} tensor_vec_ops;
+
+/* The ops of a level (inheriting from the levels below), for tests. */
+const tensor_vec_ops *tensor_get_ops_isa(enum tensor_isa isa);
+/* The active level's. */
+const tensor_vec_ops *tensor_get_ops(void);
+
 typedef struct tensor_kernels {
     tensor_vec_dot_fn vec_dot[TENSOR_TYPE_COUNT];
     tensor_from_float_fn from_float[TENSOR_TYPE_COUNT]; /* activation quantizers */
@@ -97,6 +125,7 @@ typedef struct tensor_kernels {
     tensor_pack_fn pack[TENSOR_TYPE_COUNT];
     tensor_gemm_packed_fn gemm_packed[TENSOR_TYPE_COUNT];
     size_t packed_block_bytes[TENSOR_TYPE_COUNT];
+    tensor_vec_ops ops;
 } tensor_kernels;
 
 void tensor_kernels_scalar(tensor_kernels *k);
@@ -104,6 +133,10 @@ void tensor_kernels_avx2(tensor_kernels *k);
 /* avx2: the AVX2 level, already installed (the AVX-512 packed kernels use
  * its packing and keep its kernels for narrow tiles). */
 void tensor_kernels_avx512(tensor_kernels *k, const tensor_kernels *avx2);
+/* The float ops of each level (vecops_scalar.c, vecops_avx2.c); the
+ * level's tensor_kernels_* calls them. */
+void tensor_vecops_scalar(tensor_vec_ops *o);
+void tensor_vecops_avx2(tensor_vec_ops *o);
 /* The AVX2 tile kernels (kernels_gemm_avx2.c); tensor_kernels_avx2() calls it. */
 void tensor_gemm_avx2(tensor_kernels *k);
 /* The AVX-512 packed tile kernels (kernels_gemm_avx512.c); tensor_kernels_avx512() calls it. */

@@ -121,10 +121,49 @@ void tensor_pack(tensor_pool *pool, enum tensor_type wtype, const void *W, void 
 void tensor_matmul_packed(tensor_pool *pool, const void *Wp, enum tensor_type wtype, const float *X,
                           float *Y, int n_in, int n_out, int n_tok, void *scratch);
 
-/* ---- elementwise ops (single-threaded, vectorised by the compiler) ---- */
+/* ---- elementwise ops (single-threaded; softmax and silu through the
+ * ISA's kernels, the rest vectorised by the compiler) ---- */
 void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 void tensor_softmax(float *x, int n);
 void tensor_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) * up */
 void tensor_gelu(float *x, int n);
+
+/* ---- attention ----
+ * One kv head's attention, in F32, for a batch of queries (the heads of
+ * its group, for one token or several). The keys are first packed, eight
+ * at a time, into panels (tensor_attn_pack_keys); the values stay rows.
+ * Query i sees keys [j0, j0 + n) and gets
+ *   out = softmax(scale * K q) V
+ * over them, with Gemma 2's soft cap (cap * tanh(s / cap) on each score)
+ * where softcap > 0, and gpt-oss's sink logit where sink is set. Each
+ * query's result depends on its own inputs only, never on the other
+ * queries of the call, so decoding token by token gives the bits of one
+ * batched prefill. Queries are taken four at a time: neighbours in the
+ * list whose windows overlap (the heads of one token, next tokens) share
+ * the loads of their keys and values. */
+#define TENSOR_ATTN_KEYS 8
+typedef struct tensor_attn_query {
+    const float *q;    /* hd floats */
+    float *out;        /* hd floats */
+    int j0, n;         /* the keys it sees; n >= 1 */
+    const float *sink; /* NULL: none */
+} tensor_attn_query;
+
+typedef struct tensor_attn_head {
+    int hd, n_kv;
+    const float *keys;   /* the panels of keys 0 .. n_kv - 1 */
+    const float *values; /* n_kv rows */
+    size_t v_stride;     /* floats from one value row to the next */
+    float scale, softcap;
+} tensor_attn_head;
+
+/* Floats of the panels for n_kv keys of hd elements. */
+size_t tensor_attn_keys_floats(int n_kv, int hd);
+/* Stores keys j0 .. j0 + nrows - 1 (rows of hd floats, stride floats
+ * apart); j0 a multiple of TENSOR_ATTN_KEYS. */
+void tensor_attn_pack_keys(float *panels, int j0, const float *rows, size_t stride, int nrows, int hd);
+/* Floats of scratch tensor_attend needs for n_kv keys. */
+size_t tensor_attn_work_floats(int n_kv);
+void tensor_attend(const tensor_attn_head *h, const tensor_attn_query *q, int nq, float *work);
 
 #endif

@@ -186,6 +186,21 @@ static void build_traits(enum tensor_isa isa) {
     }
 }
 
+static tensor_vec_ops OPS[3];
+
+/* A level's float ops: its own, else the level below's. */
+static void build_ops(enum tensor_isa isa) {
+    OPS[isa] = KERNELS[isa].ops;
+    if (isa == TENSOR_ISA_SCALAR) return;
+    const tensor_vec_ops *below = &OPS[isa - 1];
+    tensor_vec_ops *o = &OPS[isa];
+    if (!o->softmax) o->softmax = below->softmax;
+    if (!o->silu_mul) o->silu_mul = below->silu_mul;
+    if (!o->pack_keys) o->pack_keys = below->pack_keys;
+    if (!o->attn_scores) o->attn_scores = below->attn_scores;
+    if (!o->attn_values) o->attn_values = below->attn_values;
+}
+
 static void (*EMULATED_AVX512)(tensor_kernels *, const tensor_kernels *);
 
 void tensor_emulate_avx512(void (*install)(tensor_kernels *k, const tensor_kernels *avx2)) {
@@ -209,7 +224,10 @@ static void init_once(void) {
     const char *cap = getenv("OLLAMA_ISA");
     if (cap && strcmp(cap, "scalar") == 0) ISA_ACTIVE = TENSOR_ISA_SCALAR;
     else if (cap && strcmp(cap, "avx2") == 0 && ISA_ACTIVE > TENSOR_ISA_AVX2) ISA_ACTIVE = TENSOR_ISA_AVX2;
-    for (int lvl = 0; lvl <= (int)ISA_DETECTED; lvl++) build_traits((enum tensor_isa)lvl);
+    for (int lvl = 0; lvl <= (int)ISA_DETECTED; lvl++) {
+        build_traits((enum tensor_isa)lvl);
+        build_ops((enum tensor_isa)lvl);
+    }
 }
 
 void tensor_init(void) { pthread_once(&INIT_ONCE, init_once); }
@@ -226,6 +244,13 @@ const tensor_traits *tensor_get_traits_isa(enum tensor_type t, enum tensor_isa i
     if (!tensor_type_valid((uint32_t)t) || isa > ISA_DETECTED) return NULL;
     return &TRAITS[isa][t];
 }
+
+const tensor_vec_ops *tensor_get_ops_isa(enum tensor_isa isa) {
+    tensor_init();
+    return isa <= ISA_DETECTED ? &OPS[isa] : NULL;
+}
+
+const tensor_vec_ops *tensor_get_ops(void) { return tensor_get_ops_isa(tensor_isa_active()); }
 
 const tensor_traits *tensor_get_traits(enum tensor_type t) {
     return tensor_get_traits_isa(t, tensor_isa_active());
