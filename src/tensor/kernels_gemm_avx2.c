@@ -267,7 +267,7 @@ typedef struct {
     __m256i sc[8];    /* int16: row r's scale of sub-block s in lanes 4r..4r+3 */
     __m256i mins[2];  /* int16: lane 4r + k = row r's min of sub-block 4p + k */
     __m256 d, dmin;   /* row pairs */
-    const uint8_t *src; /* packed: the panel, when q is not filled (k45_fly_quant) */
+    const uint8_t *src; /* packed: the panel, when q is not filled (k45_cols_fly_impl) */
 } k45_panel;
 
 /* The 12 bytes of 6-bit scales and mins as 16: eight scales, eight mins. */
@@ -342,8 +342,10 @@ INLINE void q5k_decode(k45_panel *P, const uint8_t *const rows[PR], int i, int n
  * c < ncol (Q4_K and Q5_K). A sub-block's four maddubs sum to at most
  * 4 * 2 * 31 * 127 = 31496 in int16. */
 
-INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2],
-                          bool fly, bool q5) {
+INLINE void k45_finish(const k45_panel P[2], const block_q8_K *const y[2], int ncol, __m256i (*sum)[2],
+                       __m256 (*acc)[2]);
+
+INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2]) {
     const block_q8_K *y[2];
     __m256i sum[2][2];
     for (int c = 0; c < ncol; c++) {
@@ -356,7 +358,7 @@ INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], in
             __m256i yb[2];
             for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 32 * s + 8 * g);
             for (int p = 0; p < 2; p++) {
-                const __m256i w = fly ? k45_fly_quant(P[p].src, s, g, q5) : P[p].q[s][g];
+                const __m256i w = P[p].q[s][g];
                 for (int c = 0; c < ncol; c++) {
                     const __m256i m = _mm256_maddubs_epi16(w, yb[c]);
                     t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
@@ -367,8 +369,14 @@ INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], in
             for (int c = 0; c < ncol; c++)
                 sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
     }
+    k45_finish(P, y, ncol, sum, acc);
+}
+
+/* acc += d * sum - dmin * (mins times the sums of each 32 activations),
+ * times the activations' scale. */
+INLINE void k45_finish(const k45_panel P[2], const block_q8_K *const y[2], int ncol, __m256i (*sum)[2],
+                       __m256 (*acc)[2]) {
     for (int c = 0; c < ncol; c++) {
-        /* mins times the sums of each 32 activations */
         const __m256i bs = loadu256(y[c]->bsums);
         const __m128i b32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
         const __m256i b0 = _mm256_broadcastq_epi64(b32);
@@ -384,10 +392,54 @@ INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], in
     }
 }
 
+/* k45_cols_impl with the quants decoded where they are used (one or two
+ * activation rows): a packed vector holds sub-block 2j in its low nibbles
+ * and 2j + 1 in its high ones, so it is loaded once for both. The same
+ * integer sums, so the same bits. */
+INLINE void k45_cols_fly_impl(const k45_panel P[2], const uint8_t *const yrow[2], int i, int ncol,
+                              __m256 (*acc)[2], bool q5) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m10 = _mm256_set1_epi8(0x10);
+    const block_q8_K *y[2];
+    __m256i sum[2][2];
+    for (int c = 0; c < ncol; c++) {
+        y[c] = (const block_q8_K *)yrow[c] + i;
+        sum[c][0] = sum[c][1] = _mm256_setzero_si256();
+    }
+    ROLLED for (int j = 0; j < 4; j++) {
+        __m256i tl[2][2], th[2][2];
+        for (int g = 0; g < 4; g++) {
+            __m256i ylo[2], yhi[2];
+            for (int c = 0; c < ncol; c++) {
+                ylo[c] = bcast64(y[c]->qs + 64 * j + 8 * g);
+                yhi[c] = bcast64(y[c]->qs + 64 * j + 32 + 8 * g);
+            }
+            for (int p = 0; p < 2; p++) {
+                const __m256i v = loadu256(P[p].src + 128 * j + 32 * g);
+                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                if (q5) { /* bits 2j and 2j + 1 of each byte of qh */
+                    const __m256i b = _mm256_srl_epi16(loadu256(P[p].src + 512 + 32 * g), _mm_cvtsi32_si128(2 * j));
+                    lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(b, 4), m10));
+                    hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(b, 3), m10));
+                }
+                for (int c = 0; c < ncol; c++) {
+                    const __m256i ml = _mm256_maddubs_epi16(lo, ylo[c]), mh = _mm256_maddubs_epi16(hi, yhi[c]);
+                    tl[c][p] = g == 0 ? ml : add_chain16(tl[c][p], ml);
+                    th[c][p] = g == 0 ? mh : add_chain16(th[c][p], mh);
+                }
+            }
+        }
+        for (int p = 0; p < 2; p++)
+            for (int c = 0; c < ncol; c++)
+                sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_add_epi32(_mm256_madd_epi16(tl[c][p], P[p].sc[2 * j]),
+                                                                         _mm256_madd_epi16(th[c][p], P[p].sc[2 * j + 1])));
+    }
+    k45_finish(P, y, ncol, sum, acc);
+}
+
 INLINE void k45_cols(const k45_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol,
                      __m256 (*acc)[2]) {
     (void)nblk;
-    k45_cols_impl(P, yrow, i, ncol, acc, false, false);
+    k45_cols_impl(P, yrow, i, ncol, acc);
 }
 
 /* Q4_K and Q5_K on the natural layout (see "the single-column path"). */
@@ -474,7 +526,7 @@ INLINE void k45_pack_panel(uint8_t *dst, const uint8_t *const b[PR], bool q5) {
 
 
 /* k45_decode from a packed panel; without quants, P->src points at them
- * for k45_fly_quant. */
+ * for k45_cols_fly_impl. */
 INLINE void k45_decode_packed(k45_panel *P, const uint8_t *xp, int i, int p, bool q5, bool quants) {
     const uint8_t *src = xp + ((size_t)i * 2 + (size_t)p) * K45_PANEL_BYTES(q5);
     P->src = src;
@@ -498,7 +550,7 @@ INLINE void k45_decode_packed(k45_panel *P, const uint8_t *xp, int i, int p, boo
     INLINE void name##_cols_fly(const k45_panel P[2], const uint8_t *const yrow[2], int i, int nblk, int ncol, \
                                 __m256 (*acc)[2]) { \
         (void)nblk; \
-        k45_cols_impl(P, yrow, i, ncol, acc, true, Q5); \
+        k45_cols_fly_impl(P, yrow, i, ncol, acc, Q5); \
     } \
     static void name##_pack_panel(uint8_t *dst, const uint8_t *const b[PR]) { k45_pack_panel(dst, b, Q5); } \
     static void pack_##name(const void *x, size_t x_stride, void *dst, int n) { \
@@ -528,15 +580,21 @@ typedef struct {
 /* The four quant vectors of sub-blocks 2v + (0/1) (v = 0..3) that ql
  * vectors l0, l1 and the qh vector hb make: the low nibbles of l0, l1,
  * then their high nibbles, each with its two bits of hb. */
+/* Quant vector v (0..3) of the four that ql vectors l0, l1 and qh vector
+ * hb hold: v's low nibbles, and its two high bits moved to bits 4-5 (a
+ * 16-bit shift brings bits of the neighbour byte only where the masks
+ * clear them). */
+INLINE __m256i q6k_quant(__m256i l0, __m256i l1, __m256i hb, int v) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    const __m256i l = v & 1 ? l1 : l0;
+    const __m256i lo = _mm256_and_si256(v < 2 ? l : _mm256_srli_epi16(l, 4), m4);
+    const __m256i hi = v == 0 ? _mm256_slli_epi16(hb, 4) : v == 1 ? _mm256_slli_epi16(hb, 2)
+                     : v == 2 ? hb : _mm256_srli_epi16(hb, 2);
+    return _mm256_or_si256(lo, _mm256_and_si256(hi, m30));
+}
+
 INLINE void q6k_unpack(__m256i l0, __m256i l1, __m256i hb, __m256i q[4]) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
-    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                           _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
-    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                           _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
-    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                           _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2));
+    for (int v = 0; v < 4; v++) q[v] = q6k_quant(l0, l1, hb, v);
 }
 
 INLINE void q6k_decode(q6k_panel *P, const uint8_t *const rows[PR], int i, int nblk) {
@@ -726,17 +784,19 @@ INLINE void q6k_cols_fly(const q6k_panel P[2], const uint8_t *const yrow[2], int
         ROLLED for (int u = 0; u < 4; u++) { /* half h, sub-blocks of parity gq */
             const int h = u / 2, gq = u % 2;
             const uint8_t *base = P[p].src + 384 * h;
-            __m256i q[2][4];
+            __m256i l0[2], l1[2], hb[2];
             for (int g = 0; g < 2; g++) {
                 const int gg = 2 * gq + g;
-                q6k_unpack(loadu256(base + 32 * gg), loadu256(base + 128 + 32 * gg), loadu256(base + 256 + 32 * gg),
-                           q[g]);
+                l0[g] = loadu256(base + 32 * gg);
+                l1[g] = loadu256(base + 128 + 32 * gg);
+                hb[g] = loadu256(base + 256 + 32 * gg);
             }
             for (int v = 0; v < 4; v++) {
                 const int s = 8 * h + 2 * v + gq;
+                const __m256i q0 = q6k_quant(l0[0], l1[0], hb[0], v), q1 = q6k_quant(l0[1], l1[1], hb[1], v);
                 for (int c = 0; c < ncol; c++) {
-                    const __m256i t = add_chain16(_mm256_maddubs_epi16(q[0][v], bcast64(y[c]->qs + 16 * s)),
-                                                  _mm256_maddubs_epi16(q[1][v], bcast64(y[c]->qs + 16 * s + 8)));
+                    const __m256i t = add_chain16(_mm256_maddubs_epi16(q0, bcast64(y[c]->qs + 16 * s)),
+                                                  _mm256_maddubs_epi16(q1, bcast64(y[c]->qs + 16 * s + 8)));
                     sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t, P[p].sc[s]));
                 }
             }
