@@ -12,11 +12,13 @@ _Static_assert(TENSOR_ATTN_KEYS == 8, "a key panel row is one vector");
 
 /* e^x in every lane, within 2 ulp where the result is a normal float:
  * 2^n e^r with n = round(x / ln 2), r = x - n ln 2 (ln 2 in two parts,
- * so r is exact) and e^r from Cephes' expf polynomial. Below
- * -87.34 (where e^x leaves the normal range) it is 0, above 88.72 inf;
- * NaN stays NaN. */
+ * so r is exact) and e^r from Cephes' expf polynomial. 2^n is applied as
+ * two factors, so n may pass the exponent range at either end: results
+ * near overflow stay exact and small ones fall into the subnormals as
+ * expf's do. Below -104 (under half the least subnormal) it is 0, above
+ * 88.73 inf; NaN stays NaN. */
 INLINE __m256 exp8(__m256 x) {
-    const __m256 lo = _mm256_set1_ps(-87.3365478515625f), hi = _mm256_set1_ps(88.3762626647949f);
+    const __m256 lo = _mm256_set1_ps(-104.0f), hi = _mm256_set1_ps(88.73f);
     const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
     const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -29,8 +31,11 @@ INLINE __m256 exp8(__m256 x) {
     y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
     y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
     y = _mm256_add_ps(_mm256_fmadd_ps(y, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    __m256 v = _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+    const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 e1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const __m256 e2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    __m256 v = _mm256_mul_ps(_mm256_mul_ps(y, e1), e2);
     v = _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), v);
     v = _mm256_blendv_ps(v, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(88.72283935546875f), _CMP_GT_OQ));
     return _mm256_blendv_ps(v, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));

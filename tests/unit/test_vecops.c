@@ -53,12 +53,11 @@ static void test_softmax(const tensor_vec_ops *o, const char *isa) {
         }
     /* the exp's ends: far below the maximum is exactly 0, and a row of
      * one value is uniform */
-    float e[10] = {0.0f, -87.0f, -88.0f, -104.0f, -1e30f, -INFINITY, 0.0f, 0.0f, 0.0f, 0.0f};
+    float e[10] = {0.0f, -87.0f, -88.0f, -110.0f, -1e30f, -INFINITY, 0.0f, 0.0f, 0.0f, 0.0f};
     o->softmax(e, 10, NULL);
-    CHECK_MSG(e[2] >= 0.0f && e[2] < 1e-38f && e[3] == 0.0f && e[4] == 0.0f && e[5] == 0.0f,
-              "%s softmax tails: %g %g %g %g", isa, e[2], e[3], e[4], e[5]);
-    CHECK_MSG(close_to(e[0], 0.2, 1e-6, 0) && close_to(e[1], 0.2 * exp(-87.0), 1e-5, 0), "%s softmax: %g %g", isa,
-              e[0], e[1]);
+    CHECK_MSG(e[3] == 0.0f && e[4] == 0.0f && e[5] == 0.0f, "%s softmax tails: %g %g %g", isa, e[3], e[4], e[5]);
+    CHECK_MSG(close_to(e[0], 0.2, 1e-6, 0) && close_to(e[1], 0.2 * exp(-87.0), 1e-5, 0) &&
+              close_to(e[2], 0.2 * exp(-88.0), 1e-5, 0), "%s softmax: %g %g %g", isa, e[0], e[1], e[2]);
 }
 
 static void test_silu(const tensor_vec_ops *o, const char *isa) {
@@ -68,13 +67,17 @@ static void test_silu(const tensor_vec_ops *o, const char *isa) {
         g[i] = rnd_in(-20.0f, 20.0f);
         up[i] = rnd_in(-3.0f, 3.0f);
     }
+    /* the exp's ends: overflow, the last normals (where a clamped
+     * exponent once made silu(-88.5) 12% small), subnormals */
     g[0] = -1000.0f, g[1] = 1000.0f, g[2] = 0.0f, g[3] = -88.5f, g[4] = 89.0f, g[5] = -1e-20f;
+    g[6] = -88.7f, g[7] = -87.5f, g[8] = -95.0f, g[9] = -100.0f, g[10] = 88.6f;
+    for (int i = 3; i <= 10; i++) up[i] = 3.0f;
     memcpy(y, g, sizeof g);
     o->silu_mul(y, up, N);
     int bad = 0;
     for (int i = 0; i < N; i++) {
         double want = (double)g[i] / (1.0 + exp(-(double)g[i])) * up[i];
-        if (!close_to(y[i], want, 3e-7, 1e-37)) {
+        if (!close_to(y[i], want, 3e-7, 1e-38)) { /* below the normals it may be 0, as with expf */
             if (bad++ < 3) fprintf(stderr, "%s silu(%g) * %g = %.9g, want %.9g\n", isa, g[i], up[i], y[i], want);
         }
     }
