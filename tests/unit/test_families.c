@@ -18,6 +18,8 @@
 
 #include "check.h"
 #include "model/model.h"
+#include "model/model_internal.h"
+#include "tensor/tensor.h"
 
 static const char *FAMILIES[] = {"qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "mixtral", "qwen3moe", "gpt-oss",
                                  "gpt-oss-fused", "qwen3-quant", "phi3-long"};
@@ -332,7 +334,33 @@ static void check_packed(const char *file) {
     for (int k = 0; k < 2; k++) free(l[k]), model_free(mm[k]);
 }
 
+/* Gemma's GEGLU from its table is, for every half input, the bits of
+ * evaluating llama.cpp's formula on it (F16 in, tanhf, F16 out). */
+static void check_gemma_gelu(void) {
+    const float k = 0.79788456080286535587989211986876f, a = 0.044715f;
+    static float gate[1 << 16], up[1 << 16];
+    int n = 0;
+    for (uint32_t i = 0; i < 1u << 16; i++) {
+        float h = tensor_f16_to_f32((uint16_t)i);
+        if (isfinite(h) && h > -10.0f && h < 10.0f) gate[n] = h, up[n++] = 1.0f;
+    }
+    float *x = malloc(sizeof(float) * (size_t)n);
+    memcpy(x, gate, sizeof(float) * (size_t)n);
+    model_gemma_geglu(gate, up, n);
+    int differ = 0;
+    for (int i = 0; i < n; i++) {
+        float h = x[i], y = 0.5f * h * (1.0f + tanhf(k * h * (1.0f + a * h * h)));
+        differ += gate[i] != tensor_f16_to_f32(tensor_f32_to_f16(y));
+    }
+    CHECK_MSG(differ == 0 && n > 37000, "gemma gelu: %d of %d halves differ", differ, n);
+    float ends[4] = {-12.0f, 12.0f, -10.0f, 3.0f}, ones[4] = {2.0f, 2.0f, 2.0f, 0.0f};
+    model_gemma_geglu(ends, ones, 4);
+    CHECK_MSG(ends[0] == 0.0f && ends[1] == 24.0f && ends[2] == 0.0f && ends[3] == 0.0f, "gemma gelu ends");
+    free(x);
+}
+
 int main(void) {
+    check_gemma_gelu();
     for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++) check_family(FAMILIES[i], NULL);
     check_embedding("gemma-embedding.gguf");
     /* Ollama-published layouts of the same weights (model/compat.c). */
