@@ -179,6 +179,10 @@ static attn_scratch attn_scratch_of(float *tmp, int n_ctx, int hd) {
     return a;
 }
 
+static float attn_scale(const model_hparams *hp) {
+    return hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hp->head_dim);
+}
+
 size_t model_attn_tmp_floats(int n_ctx, int hd) {
     return tensor_attn_keys_floats(n_ctx, hd) + (size_t)n_ctx * hd + tensor_attn_work_floats(n_ctx) +
            (size_t)TENSOR_ATTN_KEYS * hd;
@@ -230,7 +234,7 @@ static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
     }
     tensor_attn_head head = {
         .hd = hd, .n_kv = n_kv, .keys = a.keys, .values = a.values, .v_stride = (size_t)hd,
-        .scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd), .softcap = hp->attn_softcap,
+        .scale = attn_scale(hp), .softcap = hp->attn_softcap,
     };
     const float *sinks = m->layers[p->il].attn_sinks;
     query_batch qb = {.head = &head, .work = a.work};
@@ -257,7 +261,7 @@ static void attend_item_bidir(pass *p, float *tmp, int g, const run *ru, int t0,
     tensor_attn_pack_keys(a.keys, 0, k0, (size_t)kv_dim, n_kv, hd);
     tensor_attn_head head = {
         .hd = hd, .n_kv = n_kv, .keys = a.keys, .values = m->s.v + (size_t)ru->t0 * kv_dim + (size_t)g * hd,
-        .v_stride = (size_t)kv_dim, .scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hd),
+        .v_stride = (size_t)kv_dim, .scale = attn_scale(hp),
         .softcap = hp->attn_softcap,
     };
     query_batch qb = {.head = &head, .work = a.work};
@@ -388,11 +392,6 @@ static void ffn_block(model *m, pass *p) {
     residual_add_normed(m, m->s.x, m->s.xb, L->ffn_post_norm, n);
 }
 
-/* Gemma 2: logits = cap * tanh(logits / cap). */
-static void softcap(float *x, int n, float cap) {
-    for (int i = 0; i < n; i++) x[i] = tanhf(x[i] / cap) * cap;
-}
-
 /* Final norm and output projection of the tokens whose logits are wanted. */
 static void output_logits(model *m, const model_batch *b, float *logits) {
     const model_hparams *hp = &m->hp;
@@ -403,7 +402,7 @@ static void output_logits(model *m, const model_batch *b, float *logits) {
         tensor_rmsnorm(m->s.xb + (size_t)i * hp->n_embd, m->s.x + (size_t)m->s.out_rows[i] * hp->n_embd,
                        m->output_norm, hp->n_embd, hp->norm_eps);
     if (n_out > 0) matmul(m, &m->output, m->s.xb, logits, n_out);
-    if (hp->final_softcap > 0) softcap(logits, n_out * hp->n_vocab, hp->final_softcap);
+    if (hp->final_softcap > 0) tensor_softcap(logits, n_out * hp->n_vocab, hp->final_softcap);
 }
 
 void model_llama_decode(model *m, const model_batch *b, float *logits) {

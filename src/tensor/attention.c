@@ -1,6 +1,5 @@
 /* tensor: attention of a batch of queries against one kv head (see
  * tensor.h), four queries at a time over the ISA's float kernels. */
-#include <math.h>
 #include <string.h>
 
 #include "tensor/quants.h"
@@ -28,8 +27,7 @@ void tensor_attn_pack_keys(float *panels, int j0, const float *rows, size_t stri
 static void probabilities(const tensor_vec_ops *ops, const tensor_attn_head *h, const tensor_attn_query *q, float *row,
                           int p0, int u0, int u1) {
     float *x = row + (q->j0 - p0);
-    if (h->softcap > 0)
-        for (int k = 0; k < q->n; k++) x[k] = tanhf(x[k] / h->softcap) * h->softcap;
+    if (h->softcap > 0) tensor_softcap(x, q->n, h->softcap);
     ops->softmax(x, q->n, q->sink);
     memset(row + (u0 - p0), 0, (size_t)(q->j0 - u0) * sizeof(float));
     memset(x + q->n, 0, (size_t)(u1 - q->j0 - q->n) * sizeof(float));

@@ -23,19 +23,6 @@ INLINE __m128i loadu128(const void *p) { return _mm_loadu_si128((const __m128i *
 INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 INLINE __m512i loadu512(const void *p) { return _mm512_loadu_si512(p); }
 
-INLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-INLINE float hsum128(__m128 s) {
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /* Two 32-byte rows in one register. */
 INLINE __m512i load2x256(const void *a, const void *b) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(loadu256(a)), loadu256(b), 1);
@@ -201,7 +188,7 @@ static void vec_dot_q4_K(int n, float *s, const void *vx, const void *vy) {
     __m128 acc_m = _mm_setzero_ps();
     for (int i = 0; i < n / QK_K; i++)
         acc = k45_block(x[i].scales, x[i].d, x[i].dmin, x[i].qs, NULL, &y[i], acc, &acc_m);
-    *s = _mm512_reduce_add_ps(acc) + hsum128(acc_m);
+    *s = _mm512_reduce_add_ps(acc) + hsum_ps128(acc_m);
 }
 
 static void vec_dot_q5_K(int n, float *s, const void *vx, const void *vy) {
@@ -211,7 +198,7 @@ static void vec_dot_q5_K(int n, float *s, const void *vx, const void *vy) {
     __m128 acc_m = _mm_setzero_ps();
     for (int i = 0; i < n / QK_K; i++)
         acc = k45_block(x[i].scales, x[i].d, x[i].dmin, x[i].qs, x[i].qh, &y[i], acc, &acc_m);
-    *s = _mm512_reduce_add_ps(acc) + hsum128(acc_m);
+    *s = _mm512_reduce_add_ps(acc) + hsum_ps128(acc_m);
 }
 
 /* 128 elements of Q6_K as two registers: [elements 0-31 | 32-63] from the
@@ -253,7 +240,7 @@ static void vec_dot_q6_K(int n, float *s, const void *vx, const void *vy) {
         a1 = q6k_block(&x[i + 1], &y[i + 1], a1);
     }
     if (i < nb) a0 = q6k_block(&x[i], &y[i], a0);
-    *s = hsum256(_mm256_add_ps(a0, a1));
+    *s = hsum_ps(_mm256_add_ps(a0, a1));
 }
 
 /* ---- float types: 64 elements an iteration, a masked load for the tail ---- */

@@ -338,38 +338,12 @@ INLINE void q5k_decode(k45_panel *P, const uint8_t *const rows[PR], int i, int n
     k45_decode(P, rows, i, true);
 }
 
-/* acc[c][p] += panel p times superblock i of activation row yrow[c], for
- * c < ncol (Q4_K and Q5_K). A sub-block's four maddubs sum to at most
- * 4 * 2 * 31 * 127 = 31496 in int16. */
-
-INLINE void k45_finish(const k45_panel P[2], const block_q8_K *const y[2], int ncol, __m256i (*sum)[2],
-                       __m256 (*acc)[2]);
-
-INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2]) {
-    const block_q8_K *y[2];
-    __m256i sum[2][2];
+/* The activation blocks of superblock i, and the integer sums at zero. */
+INLINE void k45_begin(const uint8_t *const yrow[2], int i, int ncol, const block_q8_K *y[2], __m256i (*sum)[2]) {
     for (int c = 0; c < ncol; c++) {
         y[c] = (const block_q8_K *)yrow[c] + i;
         sum[c][0] = sum[c][1] = _mm256_setzero_si256();
     }
-    ROLLED for (int s = 0; s < 8; s++) {
-        __m256i t[2][2];
-        for (int g = 0; g < 4; g++) {
-            __m256i yb[2];
-            for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 32 * s + 8 * g);
-            for (int p = 0; p < 2; p++) {
-                const __m256i w = P[p].q[s][g];
-                for (int c = 0; c < ncol; c++) {
-                    const __m256i m = _mm256_maddubs_epi16(w, yb[c]);
-                    t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
-                }
-            }
-        }
-        for (int p = 0; p < 2; p++)
-            for (int c = 0; c < ncol; c++)
-                sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
-    }
-    k45_finish(P, y, ncol, sum, acc);
 }
 
 /* acc += d * sum - dmin * (mins times the sums of each 32 activations),
@@ -392,6 +366,33 @@ INLINE void k45_finish(const k45_panel P[2], const block_q8_K *const y[2], int n
     }
 }
 
+/* acc[c][p] += panel p times superblock i of activation row yrow[c], for
+ * c < ncol (Q4_K and Q5_K). A sub-block's four maddubs sum to at most
+ * 4 * 2 * 31 * 127 = 31496 in int16. */
+INLINE void k45_cols_impl(const k45_panel P[2], const uint8_t *const yrow[2], int i, int ncol, __m256 (*acc)[2]) {
+    const block_q8_K *y[2];
+    __m256i sum[2][2];
+    k45_begin(yrow, i, ncol, y, sum);
+    ROLLED for (int s = 0; s < 8; s++) {
+        __m256i t[2][2];
+        for (int g = 0; g < 4; g++) {
+            __m256i yb[2];
+            for (int c = 0; c < ncol; c++) yb[c] = bcast64(y[c]->qs + 32 * s + 8 * g);
+            for (int p = 0; p < 2; p++) {
+                const __m256i w = P[p].q[s][g];
+                for (int c = 0; c < ncol; c++) {
+                    const __m256i m = _mm256_maddubs_epi16(w, yb[c]);
+                    t[c][p] = g == 0 ? m : add_chain16(t[c][p], m);
+                }
+            }
+        }
+        for (int p = 0; p < 2; p++)
+            for (int c = 0; c < ncol; c++)
+                sum[c][p] = _mm256_add_epi32(sum[c][p], _mm256_madd_epi16(t[c][p], P[p].sc[s]));
+    }
+    k45_finish(P, y, ncol, sum, acc);
+}
+
 /* k45_cols_impl with the quants decoded where they are used (one or two
  * activation rows): a packed vector holds sub-block 2j in its low nibbles
  * and 2j + 1 in its high ones, so it is loaded once for both. The same
@@ -401,10 +402,7 @@ INLINE void k45_cols_fly_impl(const k45_panel P[2], const uint8_t *const yrow[2]
     const __m256i m4 = _mm256_set1_epi8(0x0F), m10 = _mm256_set1_epi8(0x10);
     const block_q8_K *y[2];
     __m256i sum[2][2];
-    for (int c = 0; c < ncol; c++) {
-        y[c] = (const block_q8_K *)yrow[c] + i;
-        sum[c][0] = sum[c][1] = _mm256_setzero_si256();
-    }
+    k45_begin(yrow, i, ncol, y, sum);
     ROLLED for (int j = 0; j < 4; j++) {
         __m256i tl[2][2], th[2][2];
         for (int g = 0; g < 4; g++) {
@@ -1125,12 +1123,6 @@ INLINE void f16_cols(const float (*wf)[F16_KC], const tensor_half *const yrow[3]
         for (int r = 0; r < PR; r++) acc[c][r] = a[c][r];
 }
 
-INLINE float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
 /* Rows r0 .. r0 + 3 (rows past nr repeat r0) by all columns; the last
  * n % 8 elements of each pair in scalar. */
 static void gemm_f16_rows(int n, float *s, size_t s_stride, const uint8_t *x, size_t x_stride, const uint8_t *y,
@@ -1161,7 +1153,7 @@ static void gemm_f16_rows(int n, float *s, size_t s_stride, const uint8_t *x, si
     for (int c = 0; c < nc; c++) {
         const tensor_half *yc = (const tensor_half *)(y + (size_t)c * y_stride);
         for (int r = 0; r < PR && r0 + r < nr; r++) {
-            float t = hsum8(acc[c][r]);
+            float t = hsum_ps(acc[c][r]);
             for (int k = n8; k < n; k++) t += tensor_x86_half(rows[r] + k) * tensor_x86_half(yc + k);
             s[(size_t)c * s_stride + (size_t)(r0 + r)] = t;
         }

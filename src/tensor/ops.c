@@ -192,6 +192,10 @@ void tensor_softmax(float *x, int n) { tensor_get_ops()->softmax(x, n, NULL); }
 
 void tensor_silu_mul(float *gate, const float *up, int n) { tensor_get_ops()->silu_mul(gate, up, n); }
 
+void tensor_softcap(float *x, int n, float cap) {
+    for (int i = 0; i < n; i++) x[i] = tanhf(x[i] / cap) * cap;
+}
+
 void tensor_gelu(float *x, int n) {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
     for (int i = 0; i < n; i++) {

@@ -127,6 +127,7 @@ void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps
 void tensor_softmax(float *x, int n);
 void tensor_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) * up */
 void tensor_gelu(float *x, int n);
+void tensor_softcap(float *x, int n, float cap); /* x = cap * tanh(x / cap) (Gemma 2) */
 
 /* ---- attention ----
  * One kv head's attention, in F32, for a batch of queries (the heads of

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "tensor/kernels_x86.h"
 #include "tensor/quants.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -46,18 +47,6 @@ INLINE __m256i tail_mask(int k) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-INLINE float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-INLINE float hmax8(__m256 v) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
-}
-
 /* The tail is one masked vector, through the same exp as the rest, so an
  * element's value depends only on its place in x. */
 static void softmax(float *x, int n, const float *sink) {
@@ -67,7 +56,7 @@ static void softmax(float *x, int n, const float *sink) {
     for (int i = 0; i < full; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
     if (full < n)
         vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(vmax, _mm256_maskload_ps(x + full, tail), _mm256_castsi256_ps(tail)));
-    float max = hmax8(vmax);
+    float max = hmax_ps(vmax);
     if (sink && *sink > max) max = *sink;
     const __m256 m = _mm256_set1_ps(max);
     __m256 vsum = _mm256_setzero_ps();
@@ -82,7 +71,7 @@ static void softmax(float *x, int n, const float *sink) {
         _mm256_maskstore_ps(x + full, tail, e);
         vsum = _mm256_add_ps(vsum, e);
     }
-    float sum = hsum8(vsum);
+    float sum = hsum_ps(vsum);
     if (sink) sum += _mm256_cvtss_f32(exp8(_mm256_set1_ps(*sink - max)));
     const __m256 inv = _mm256_set1_ps(1.0f / sum);
     for (int i = 0; i < full; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
