@@ -133,6 +133,9 @@ void tensor_kernels_avx2(tensor_kernels *k);
 /* avx2: the AVX2 level, already installed (the AVX-512 packed kernels use
  * its packing and keep its kernels for narrow tiles). */
 void tensor_kernels_avx512(tensor_kernels *k, const tensor_kernels *avx2);
+/* avx512: the AVX-512 level, already installed (the AMX kernel uses its
+ * packing and keeps its kernel for narrow tiles). */
+void tensor_kernels_amx(tensor_kernels *k, const tensor_kernels *avx512);
 /* The float ops of each level (vecops_scalar.c, vecops_avx2.c); the
  * level's tensor_kernels_* calls them. */
 void tensor_vecops_scalar(tensor_vec_ops *o);
@@ -147,5 +150,8 @@ void tensor_gemm_avx512(tensor_kernels *k, const tensor_kernels *avx2);
  * of the instruction set) becomes the AVX-512 level, so that the kernels'
  * logic is checked on any x86 machine. */
 void tensor_emulate_avx512(void (*install)(tensor_kernels *k, const tensor_kernels *avx2));
+/* Likewise for the AMX level on a CPU (or an emulated AVX-512 level)
+ * without AMX. */
+void tensor_emulate_amx(void (*install)(tensor_kernels *k, const tensor_kernels *avx512));
 
 #endif

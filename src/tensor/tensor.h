@@ -61,10 +61,13 @@ typedef struct tensor_traits {
 } tensor_traits;
 
 /* Instruction-set levels, in increasing order. */
-enum tensor_isa { TENSOR_ISA_SCALAR = 0, TENSOR_ISA_AVX2 = 1, TENSOR_ISA_AVX512 = 2 };
+/* AMX is AVX-512 plus Intel's int8 tile multiply (Sapphire Rapids on);
+ * it adds a Q8_0 prompt kernel and keeps the AVX-512 level's others. */
+enum tensor_isa { TENSOR_ISA_SCALAR = 0, TENSOR_ISA_AVX2 = 1, TENSOR_ISA_AVX512 = 2, TENSOR_ISA_AMX = 3 };
+#define TENSOR_ISA_COUNT 4
 
 /* Detects the CPU once and installs the best kernels (idempotent, thread-safe).
- * OLLAMA_ISA=scalar|avx2|avx512 caps the level (for tests and debugging). */
+ * OLLAMA_ISA=scalar|avx2|avx512|amx caps the level (for tests and debugging). */
 void tensor_init(void);
 enum tensor_isa tensor_isa_detected(void);  /* what the CPU supports */
 enum tensor_isa tensor_isa_active(void);    /* what is installed */

@@ -126,13 +126,15 @@ uint16_t tensor_f32_to_bf16(float f) {
 
 /* ---- kernel selection ---- */
 
-static tensor_kernels KERNELS[3];
-static tensor_traits TRAITS[3][TENSOR_TYPE_COUNT];
+static tensor_kernels KERNELS[TENSOR_ISA_COUNT];
+static tensor_traits TRAITS[TENSOR_ISA_COUNT][TENSOR_TYPE_COUNT];
 static enum tensor_isa ISA_DETECTED, ISA_ACTIVE;
 static pthread_once_t INIT_ONCE = PTHREAD_ONCE_INIT;
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* XCR0 says which register states the OS saves; AVX needs XMM|YMM, AVX-512
  * also the opmask and ZMM states. */
@@ -140,6 +142,16 @@ static uint64_t read_xcr0(void) {
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return ((uint64_t)hi << 32) | lo;
+}
+
+/* Linux hands out the 8 KB tile state only to a process that asks. */
+static bool amx_permitted(void) {
+#if defined(__linux__)
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+    return false;
+#endif
 }
 
 static enum tensor_isa detect_isa(void) {
@@ -154,8 +166,10 @@ static enum tensor_isa detect_isa(void) {
     if (!(avx2 && fma && f16c && bmi2)) return TENSOR_ISA_SCALAR;
     bool f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
     bool vnni = c & (1u << 11);
-    if (f && dq && bw && vl && vnni && (xcr0 & 0xe0) == 0xe0) return TENSOR_ISA_AVX512;
-    return TENSOR_ISA_AVX2;
+    if (!(f && dq && bw && vl && vnni && (xcr0 & 0xe0) == 0xe0)) return TENSOR_ISA_AVX2;
+    bool amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
+    if (amx_tile && amx_int8 && (xcr0 & 0x60000) == 0x60000 && amx_permitted()) return TENSOR_ISA_AMX;
+    return TENSOR_ISA_AVX512;
 }
 #else
 static enum tensor_isa detect_isa(void) { return TENSOR_ISA_SCALAR; }
@@ -186,7 +200,7 @@ static void build_traits(enum tensor_isa isa) {
     }
 }
 
-static tensor_vec_ops OPS[3];
+static tensor_vec_ops OPS[TENSOR_ISA_COUNT];
 
 /* A level's float ops: its own, else the level below's. */
 static void build_ops(enum tensor_isa isa) {
@@ -202,10 +216,12 @@ static void build_ops(enum tensor_isa isa) {
 }
 
 static void (*EMULATED_AVX512)(tensor_kernels *, const tensor_kernels *);
+static void (*EMULATED_AMX)(tensor_kernels *, const tensor_kernels *);
 
 void tensor_emulate_avx512(void (*install)(tensor_kernels *k, const tensor_kernels *avx2)) {
     EMULATED_AVX512 = install;
 }
+void tensor_emulate_amx(void (*install)(tensor_kernels *k, const tensor_kernels *avx512)) { EMULATED_AMX = install; }
 
 static void init_once(void) {
     ISA_DETECTED = detect_isa();
@@ -220,10 +236,17 @@ static void init_once(void) {
         EMULATED_AVX512(&KERNELS[TENSOR_ISA_AVX512], &KERNELS[TENSOR_ISA_AVX2]);
         ISA_DETECTED = TENSOR_ISA_AVX512;
     }
+    if (ISA_DETECTED >= TENSOR_ISA_AMX) {
+        tensor_kernels_amx(&KERNELS[TENSOR_ISA_AMX], &KERNELS[TENSOR_ISA_AVX512]);
+    } else if (ISA_DETECTED == TENSOR_ISA_AVX512 && EMULATED_AMX) {
+        EMULATED_AMX(&KERNELS[TENSOR_ISA_AMX], &KERNELS[TENSOR_ISA_AVX512]);
+        ISA_DETECTED = TENSOR_ISA_AMX;
+    }
     ISA_ACTIVE = ISA_DETECTED;
     const char *cap = getenv("OLLAMA_ISA");
     if (cap && strcmp(cap, "scalar") == 0) ISA_ACTIVE = TENSOR_ISA_SCALAR;
     else if (cap && strcmp(cap, "avx2") == 0 && ISA_ACTIVE > TENSOR_ISA_AVX2) ISA_ACTIVE = TENSOR_ISA_AVX2;
+    else if (cap && strcmp(cap, "avx512") == 0 && ISA_ACTIVE > TENSOR_ISA_AVX512) ISA_ACTIVE = TENSOR_ISA_AVX512;
     for (int lvl = 0; lvl <= (int)ISA_DETECTED; lvl++) {
         build_traits((enum tensor_isa)lvl);
         build_ops((enum tensor_isa)lvl);
@@ -235,8 +258,8 @@ enum tensor_isa tensor_isa_detected(void) { tensor_init(); return ISA_DETECTED; 
 enum tensor_isa tensor_isa_active(void) { tensor_init(); return ISA_ACTIVE; }
 
 const char *tensor_isa_name(enum tensor_isa isa) {
-    static const char *names[] = {"scalar", "avx2", "avx512"};
-    return (unsigned)isa < 3 ? names[isa] : "unknown";
+    static const char *names[TENSOR_ISA_COUNT] = {"scalar", "avx2", "avx512", "amx"};
+    return (unsigned)isa < TENSOR_ISA_COUNT ? names[isa] : "unknown";
 }
 
 const tensor_traits *tensor_get_traits_isa(enum tensor_type t, enum tensor_isa isa) {

@@ -600,7 +600,7 @@ static void check_matmul_chunks(enum tensor_type t, tensor_pool *pool) {
 
 static void test_packed(void) {
     static const int blocks[] = {1, 2, 7, 9};
-    static const int ncs[] = {1, 2, 3, 4, 5, 13, TENSOR_GEMM_COLS};
+    static const int ncs[] = {1, 2, 3, 4, 5, 13, 17, TENSOR_GEMM_COLS};
     tensor_pool *pool = tensor_pool_new(2);
     int types = 0;
     for (size_t ti = 0; ti < sizeof(WEIGHT_TYPES) / sizeof(WEIGHT_TYPES[0]); ti++) {
@@ -745,16 +745,18 @@ static void test_to_float(void) {
 }
 
 #ifdef EMULATE_AVX512
-/* tests/emu: the AVX-512 kernel files built against an emulation of the
- * instruction set (test_kernels_avx512_emulated), used where the CPU has
- * AVX2 but not AVX-512. */
+/* tests/emu: the AVX-512 and AMX kernel files built against emulations of
+ * the instruction sets (test_kernels_avx512_emulated), used where the CPU
+ * has AVX2 but not those. */
 void tensor_kernels_avx512_emulated(tensor_kernels *k, const tensor_kernels *avx2);
+void tensor_kernels_amx_emulated(tensor_kernels *k, const tensor_kernels *avx512);
 #endif
 
 int main(void) {
 #ifdef EMULATE_AVX512
     tensor_emulate_avx512(tensor_kernels_avx512_emulated);
-    printf("AVX-512 level: SIMDe's emulation, unless the CPU has the instruction set\n");
+    tensor_emulate_amx(tensor_kernels_amx_emulated);
+    printf("AVX-512 and AMX levels: emulated, unless the CPU has the instruction sets\n");
 #endif
     tensor_init();
     printf("ISA detected: %s\n", tensor_isa_name(tensor_isa_detected()));
