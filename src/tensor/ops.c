@@ -60,7 +60,8 @@ static void matmul_chunk_vec_dot(const matmul_job *j, int r0, int r1) {
     }
 }
 
-/* The chunk through the ISA's gemm kernel: TENSOR_GEMM_ROWS weight rows by
+/* The chunk through the ISA's gemm kernel: TENSOR_GEMM_ROWS weight rows (two
+ * groups where the level has a pair kernel: AMX's tiles are 16 wide) by
  * TENSOR_GEMM_COLS tokens a call. The kernel decodes each weight block once
  * for all the tokens of the call; the tokens' activations (K * 1.1 bytes
  * each for Q8_K) stay in L2 while the chunk's row groups go over them. */
@@ -72,9 +73,12 @@ static void matmul_chunk_gemm(const matmul_job *j, int r0, int r1) {
             int nr = r1 - r < R ? r1 - r : R;
             float *y = j->Y + (size_t)t * j->n_out + r;
             const uint8_t *x = j->Xq + (size_t)t * j->xq_row_bytes;
-            if (j->group_bytes)
-                j->tr->gemm_packed(j->n_in, y, (size_t)j->n_out, j->W + (size_t)(r / R) * j->group_bytes, x,
-                                   j->xq_row_bytes, nc);
+            const uint8_t *xp = j->W + (size_t)(r / R) * j->group_bytes;
+            if (j->group_bytes && j->tr->gemm_packed_pair && r1 - r >= 2 * R) {
+                j->tr->gemm_packed_pair(j->n_in, y, (size_t)j->n_out, xp, x, j->xq_row_bytes, nc);
+                r += R; /* two groups */
+            } else if (j->group_bytes)
+                j->tr->gemm_packed(j->n_in, y, (size_t)j->n_out, xp, x, j->xq_row_bytes, nc);
             else
                 j->tr->gemm(j->n_in, y, (size_t)j->n_out, j->W + (size_t)r * j->w_row_bytes, j->w_row_bytes, x,
                             j->xq_row_bytes, nr, nc);

@@ -124,6 +124,7 @@ typedef struct tensor_kernels {
     tensor_gemm_fn gemm[TENSOR_TYPE_COUNT];
     tensor_pack_fn pack[TENSOR_TYPE_COUNT];
     tensor_gemm_packed_fn gemm_packed[TENSOR_TYPE_COUNT];
+    tensor_gemm_packed_fn gemm_packed_pair[TENSOR_TYPE_COUNT];
     size_t packed_block_bytes[TENSOR_TYPE_COUNT];
     tensor_vec_ops ops;
 } tensor_kernels;

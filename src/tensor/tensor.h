@@ -40,7 +40,9 @@ typedef void (*tensor_gemm_fn)(int n, float *s, size_t s_stride, const void *x, 
 
 /* Packed weights (see tensor_pack): pack stores TENSOR_GEMM_ROWS rows of
  * n elements (x_stride bytes apart) at dst as the ISA's tile kernel reads
- * them; gemm_packed is gemm for all the rows of such a group xp. */
+ * them; gemm_packed is gemm for all the rows of such a group xp, and
+ * gemm_packed_pair, where a level has one, for the two adjacent groups at
+ * xp (2 * TENSOR_GEMM_ROWS rows, s covering them all): the same bits. */
 typedef void (*tensor_pack_fn)(const void *x, size_t x_stride, void *dst, int n);
 typedef void (*tensor_gemm_packed_fn)(int n, float *s, size_t s_stride, const void *xp, const void *y,
                                       size_t y_stride, int nc);
@@ -56,6 +58,7 @@ typedef struct tensor_traits {
     tensor_gemm_fn gemm;             /* NULL: matmul uses vec_dot */
     tensor_pack_fn pack;             /* NULL: no packed layout */
     tensor_gemm_packed_fn gemm_packed;
+    tensor_gemm_packed_fn gemm_packed_pair; /* NULL: one group a call */
     size_t packed_block_bytes;       /* a block of TENSOR_GEMM_ROWS packed rows */
     enum tensor_type vec_dot_type;   /* what activations are quantized to */
 } tensor_traits;

@@ -194,6 +194,7 @@ static void build_traits(enum tensor_isa isa) {
             if (!tr->pack && KERNELS[lvl].pack[t]) {
                 tr->pack = KERNELS[lvl].pack[t];
                 tr->gemm_packed = KERNELS[lvl].gemm_packed[t];
+                tr->gemm_packed_pair = KERNELS[lvl].gemm_packed_pair[t];
                 tr->packed_block_bytes = KERNELS[lvl].packed_block_bytes[t];
             }
         }

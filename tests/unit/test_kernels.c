@@ -551,6 +551,32 @@ static void check_packed(enum tensor_type t, int isa, int n, int nc) {
     free(x); free(y); free(xp); free(yf); free(want); free(got);
 }
 
+/* A level's pair kernel (two adjacent groups a call) on 16 random rows:
+ * every output equals the natural tiles'. */
+static void check_packed_pair(enum tensor_type t, int isa, int n, int nc) {
+    const tensor_traits *tr = tensor_get_traits_isa(t, (enum tensor_isa)isa);
+    const enum tensor_type yt = tr->vec_dot_type;
+    const int R = TENSOR_GEMM_ROWS;
+    const size_t xs = tensor_row_size(t, n), ys = tensor_row_size(yt, n) + 2 * (rnd() % 3);
+    const size_t gbytes = (size_t)(n / tr->blck_size) * tr->packed_block_bytes, ss = 2 * (size_t)R + rnd() % 3;
+    uint8_t *x = calloc(1, xs * 2 * R), *y = calloc(1, ys * (size_t)nc + 64), *xp = malloc(2 * gbytes);
+    float *yf = malloc((size_t)n * sizeof(float)), *want = malloc(ss * (size_t)nc * sizeof(float));
+    float *got = malloc(ss * (size_t)nc * sizeof(float));
+    for (int r = 0; r < 2 * R; r++) fill_weights(t, x + (size_t)r * xs, n);
+    for (int c = 0; c < nc; c++) {
+        fill_floats(yf, n, rnd() & 1 ? 1.0f : 30.0f);
+        ref_quantize(yt, yf, y + (size_t)c * ys, n);
+    }
+    for (int g = 0; g < 2; g++) tr->pack(x + (size_t)g * R * xs, xs, xp + (size_t)g * gbytes, n);
+    for (size_t i = 0; i < ss * (size_t)nc; i++) want[i] = got[i] = NAN;
+    for (int g = 0; g < 2; g++) tr->gemm(n, want + g * R, ss, x + (size_t)g * R * xs, xs, y, ys, R, nc);
+    tr->gemm_packed_pair(n, got, ss, xp, y, ys, nc);
+    CHECK_MSG(memcmp(want, got, ss * (size_t)nc * sizeof(float)) == 0, "%s %s packed pair gemm n=%d nc=%d differs",
+              tr->name, tensor_isa_name((enum tensor_isa)isa), n, nc);
+    packed_tiles++;
+    free(x); free(y); free(xp); free(yf); free(want); free(got);
+}
+
 /* tensor_matmul_packed against tensor_matmul on a whole matrix, through a
  * pool: row groups and token tiles must land where the natural ones do. */
 static void check_matmul_packed(enum tensor_type t, tensor_pool *pool, int n_in, int n_out, int n_tok) {
@@ -610,7 +636,10 @@ static void test_packed(void) {
             if (!tr->pack) continue;
             CHECK_MSG(tr->gemm_packed && tr->packed_block_bytes > 0, "%s packed kernel incomplete", tr->name);
             for (size_t b = 0; b < sizeof(blocks) / sizeof(int); b++)
-                for (size_t k = 0; k < sizeof(ncs) / sizeof(int); k++) check_packed(t, isa, blocks[b] * tr->blck_size, ncs[k]);
+                for (size_t k = 0; k < sizeof(ncs) / sizeof(int); k++) {
+                    check_packed(t, isa, blocks[b] * tr->blck_size, ncs[k]);
+                    if (tr->gemm_packed_pair) check_packed_pair(t, isa, blocks[b] * tr->blck_size, ncs[k]);
+                }
             types++;
         }
         if (t == TENSOR_Q8_0 || t == TENSOR_Q4_K || t == TENSOR_Q6_K || t == TENSOR_F16) check_matmul_chunks(t, pool);
