@@ -4,14 +4,15 @@
 Usage: bench/report.py bench/out/results-<timestamp>.jsonl
 
 Input: the JSON lines written by bench/run.sh:
-  {"kind":"ours"|"llamacpp","model_name":"llama-1b-q4_k_m","threads":1,"pp":512,"tg":128,
+  {"kind":"ours"|"llamacpp"|"native","model_name":"llama-1b-q4_k_m","threads":1,"pp":512,"tg":128,
    "reps":3,"other_cpu":0.01,"result":{<one line of `ollama bench-file` / llamacpp-bench.mjs>}}
   (a failed run has "error":"..." instead of "result"), and
   {"kind":"membw","phase":"before"|"after","result":{<membw -j line>}}.
 
 Output: for each model x threads, medians (tokens/s) of ours and of llama.cpp's prebuilt build
-(node-llama-cpp) from the same run and their ratio, plus our ratio to the NATIVE llama.cpp
-anchor (llama-bench built from source, ANCHOR below), memory bandwidth before/after, and a
+(node-llama-cpp) from the same run and their ratio, with --llama-bench also a native
+llama-bench of the same run and our ratio to it, plus our ratio to the NATIVE llama.cpp
+anchor (llama-bench built from source on another machine, ANCHOR below), memory bandwidth before/after, and a
 rough tg ceiling = read bandwidth / model file bytes.
 """
 import json
@@ -120,10 +121,13 @@ def main():
     def cell(st, err):
         return err or ("-" if st is None else f1(st[0]))
 
-    head = ["model", "threads",
-            f"ours {ppk}", f"llama.cpp prebuilt {ppk}", "ours / prebuilt", "ours / native",
-            f"ours {tgk}", f"llama.cpp prebuilt {tgk}", "ours / prebuilt", "ours / native",
-            f"{tgk} ceiling (ours %)"]
+    native = any(k[2] == "native" for k in runs)
+    head = ["model", "threads"]
+    for test in (ppk, tgk):
+        head += [f"ours {test}", f"llama.cpp prebuilt {test}", "ours / prebuilt"]
+        head += [f"llama.cpp native {test} (this run)", "ours / native (this run)"] if native else []
+        head += ["ours / anchor"]
+    head += [f"{tgk} ceiling (ours %)"]
     print(f"### ollama.c vs llama.cpp, {ppk} / {tgk}, tokens/s (median of the reps)")
     print()
     print("| " + " | ".join(head) + " |")
@@ -138,8 +142,11 @@ def main():
             om = o[0] if o else None
             lm = l[0] if l else None
             nat = anchor(model, t, test) if anchored else None
-            cells += [cell(o, oe), cell(l, le), ratio(om, lm),
-                      f"{ratio(om, nat)} (of {nat:.1f})" if nat and om else (f"- (of {nat:.1f})" if nat else "-")]
+            cells += [cell(o, oe), cell(l, le), ratio(om, lm)]
+            if native:
+                n, ne = get(model, t, "native", test)
+                cells += [cell(n, ne), ratio(om, n[0] if n else None)]
+            cells += [f"{ratio(om, nat)} (of {nat:.1f})" if nat and om else (f"- (of {nat:.1f})" if nat else "-")]
             if nat and lm:
                 pre_vs_native.append(f"{model} t{t} {test} {lm / nat:.2f}")
             if test == tgk:
@@ -164,13 +171,16 @@ def main():
     print()
     print("- ours / prebuilt: same machine, same run, back to back; > 1 means we are faster than the")
     print("  prebuilt llama.cpp of node-llama-cpp 3.21.1 (no OpenMP; its 2-thread tg and F16 pp are weak: a floor).")
+    if native:
+        print("- native (this run): llama-bench built from llama.cpp's sources on this machine (--llama-bench),")
+        print("  run back to back with the others: the like-for-like comparison.")
     if anchored:
-        print(f"- ours / native: against the anchor `(of X)` = {ANCHOR_SOURCE};")
+        print(f"- ours / anchor: against `(of X)` = {ANCHOR_SOURCE};")
         print("  only meaningful on a machine like that one (compare prebuilt/native below).")
         if pre_vs_native:
             print("- llama.cpp prebuilt / native anchor on this machine: " + "; ".join(pre_vs_native))
     else:
-        print("- ours / native: not computed (the native anchors are pp512 / tg128 only).")
+        print("- ours / anchor: not computed (the anchors are pp512 / tg128 only).")
     for phase in ("before", "after"):
         if phase in membw:
             print(f"- membw {phase}: " + "; ".join(
@@ -188,7 +198,7 @@ def main():
         print(f"- host: {host.get('cpu', '?')} x{host.get('nproc', '?')}, SIMD: {host.get('simd') or 'none of avx2/avx512'}, {host.get('date', '')}")
         if anchored and "avx512f" not in (host.get("simd") or "").split():
             print("- WARNING: the native anchor machine had AVX-512 (F/BW/VL/VNNI/VBMI/BF16); this one has not,")
-            print("  so `ours / native` is not like for like here: judge by `ours / prebuilt`.")
+            print("  so `ours / anchor` is not like for like here: judge by `ours / prebuilt` (and native, this run).")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@
 #   --quick              smoke run: --pp 64 --tg 16 --reps 1
 #   --no-llamacpp        run only our engine
 #   --no-ours            run only llama.cpp (e.g. while bench-file is not available)
+#   --llama-bench BIN    also run a native llama-bench you built from llama.cpp's sources
+#                        (bench/llama_bench.py; this project neither ships nor builds one) in the
+#                        same run: the table gains "native" and "ours / native (this run)"
 #   --nlc-dir DIR        node-llama-cpp install dir (default $LLAMACPP_BENCH_NLC_DIR, else
 #                        ${XDG_CACHE_HOME:-~/.cache}/llamacpp-bench/nlc-3.21.1, shared with
 #                        llamacpp-bench.mjs's own default; installed there once if missing)
@@ -42,6 +45,7 @@ TG=128
 QUICK=0
 RUN_LLAMACPP=1
 RUN_OURS=1
+LLAMA_BENCH=
 NLC_VERSION=3.21.1
 NLC_DIR=${LLAMACPP_BENCH_NLC_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llamacpp-bench/nlc-$NLC_VERSION}
 OLLAMA=${OLLAMA_BIN:-$ROOT/build/ollama}
@@ -68,6 +72,7 @@ while [ $# -gt 0 ]; do
         --quick)       QUICK=1 ;;
         --no-llamacpp) RUN_LLAMACPP=0 ;;
         --no-ours)     RUN_OURS=0 ;;
+        --llama-bench) need "$@"; LLAMA_BENCH=$2; shift ;;
         --nlc-dir)     need "$@"; NLC_DIR=$2; shift ;;
         --ollama)      need "$@"; OLLAMA=$2; shift ;;
         --idle-wait)   need "$@"; IDLE_WAIT=$2; shift ;;
@@ -97,6 +102,10 @@ mkdir -p "$MODEL_DIR" "$OUT" || die "cannot create $MODEL_DIR / $OUT"
 # ---------------------------------------------------------------- 1. our binary
 if [ "$RUN_OURS" = 1 ]; then
     [ -x "$OLLAMA" ] || die "our binary $OLLAMA not found or not executable (run 'make build', or pass --ollama BIN / --no-ours)"
+fi
+
+if [ -n "$LLAMA_BENCH" ]; then
+    [ -x "$LLAMA_BENCH" ] || die "--llama-bench $LLAMA_BENCH is not an executable"
 fi
 
 # ---------------------------------------------------------------- 2. models
@@ -248,6 +257,10 @@ for i in "${!MPATH[@]}"; do
         if [ "$RUN_LLAMACPP" = 1 ]; then
             run_json llamacpp "$name" "$t" node "$TOOLS/llamacpp-bench.mjs" "$m" --threads "$t" --pp "$PP" --tg "$TG" \
                 --reps "$REPS" --nlc-dir "$NLC_DIR" || FAILS=$((FAILS + 1))
+        fi
+        if [ -n "$LLAMA_BENCH" ]; then
+            run_json native "$name" "$t" python3 "$ROOT/bench/llama_bench.py" "$LLAMA_BENCH" "$m" --threads "$t" \
+                --pp "$PP" --tg "$TG" --reps "$REPS" || FAILS=$((FAILS + 1))
         fi
     done
 done
