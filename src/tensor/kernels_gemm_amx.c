@@ -6,8 +6,8 @@
  * (32 quants) of 16 weight rows (two packed groups: the pair kernel, which
  * matmul calls where it can; a lone group fills half the tile), signed by
  * signed, straight into int32: 8192 products an instruction, where the
- * AVX-512 kernel takes a sign fix, a dpbusd and a broadcast per 256. Each block has its own
- * scales, so a block's sums leave the tile (four blocks, four C tiles, a
+ * AVX-512 kernel takes a sign fix, a dpbusd and a broadcast per 256. Each
+ * block has its own scales, so a block's sums leave the tile (four blocks, four C tiles, a
  * step) and are scaled and added in float with AVX-512, in the AVX2
  * kernels' order (q32_group): each block's int sum times (weight scale
  * times activation scale), then (p0 + p1) + (p2 + p3), a missing block's
@@ -47,6 +47,9 @@ typedef struct {
  * (m rows x 32 quants), 6-7: B (8 rows of 4 quants x 16 weight rows), two
  * of each so that consecutive blocks need not wait on one register. */
 static _Thread_local int loaded_rows; /* m of the configuration this thread loaded; 0: none */
+
+/* Loaded only when m changes: a tile count of 17-31 activation rows
+ * alternates 16 and the rest every step (a prompt's last tile only). */
 
 static void configure(int m) {
     if (loaded_rows == m) return;

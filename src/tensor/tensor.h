@@ -63,9 +63,9 @@ typedef struct tensor_traits {
     enum tensor_type vec_dot_type;   /* what activations are quantized to */
 } tensor_traits;
 
-/* Instruction-set levels, in increasing order. */
-/* AMX is AVX-512 plus Intel's int8 tile multiply (Sapphire Rapids on);
- * it adds a Q8_0 prompt kernel and keeps the AVX-512 level's others. */
+/* Instruction-set levels, in increasing order. AMX is AVX-512 plus Intel's
+ * int8 tile multiply (Sapphire Rapids on): it adds a Q8_0 prompt kernel and
+ * keeps the AVX-512 level's others. */
 enum tensor_isa { TENSOR_ISA_SCALAR = 0, TENSOR_ISA_AVX2 = 1, TENSOR_ISA_AVX512 = 2, TENSOR_ISA_AMX = 3 };
 #define TENSOR_ISA_COUNT 4
 

@@ -167,7 +167,7 @@ static enum tensor_isa detect_isa(void) {
     bool f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
     bool vnni = c & (1u << 11);
     if (!(f && dq && bw && vl && vnni && (xcr0 & 0xe0) == 0xe0)) return TENSOR_ISA_AVX2;
-    bool amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
+    bool amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25); /* XCR0 bits 17-18: the tile state */
     if (amx_tile && amx_int8 && (xcr0 & 0x60000) == 0x60000 && amx_permitted()) return TENSOR_ISA_AMX;
     return TENSOR_ISA_AVX512;
 }
