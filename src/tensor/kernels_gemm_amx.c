@@ -1,6 +1,6 @@
-/* tensor: the AMX tile kernel for Q8_0 weights against Q8_0 activations
- * (prompt processing), installed by tensor_kernels_amx() when CPUID
- * reports AMX-INT8 and Linux grants the tile state.
+/* tensor: the AMX tile kernels for Q8_0, Q4_0 and Q5_0 weights against
+ * Q8_0 activations (prompt processing), installed by tensor_kernels_amx()
+ * when CPUID reports AMX-INT8 and Linux grants the tile state.
  *
  * One TDPBSSD multiplies a tile of up to 16 activation rows by a block
  * (32 quants) of 16 weight rows (two packed groups: the pair kernel, which
@@ -15,9 +15,10 @@
  * the results are the AVX2 kernels' bits and decode still equals prefill.
  *
  * The weights stay in the packed layout of packed_x86.h (the narrow tiles
- * read it); each block is re-laid once a call into TDPBSSD's B operand
- * (row k: quants 4k..4k+3 of each of the 16 rows), a dword permutation,
- * and serves every activation tile of the call. Activation tiles load
+ * read it); each block is decoded to signed bytes (Q4_0's and Q5_0's
+ * offset taken off) and re-laid once a call into TDPBSSD's B operand (row
+ * k: quants 4k..4k+3 of each of the 16 rows), a dword permutation, and
+ * serves every activation tile of the call. Activation tiles load
  * straight from the Q8_0 rows with their stride; a C tile row is one
  * activation row's 16 sums, one register in the float steps. */
 #include <immintrin.h>
@@ -34,7 +35,7 @@
 #define Q8_BLOCK 34    /* bytes of a natural Q8_0 block: the half scale, 32 quants */
 #define AMX_PREFETCH 2048
 
-static tensor_gemm_packed_fn AVX512_Q8_0;
+static tensor_gemm_packed_fn AVX512_PACKED[TENSOR_TYPE_COUNT];
 
 /* LDTILECFG's 64 bytes, palette 1. */
 typedef struct {
@@ -70,21 +71,22 @@ INLINE __m512i pair512(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm51
  * row k holding quants 4k..4k+3 of weight rows 0-7 (g0), then 8-15 (g1).
  * A panel's quant vector v holds quants 8v..8v+7 of its row r in dwords
  * 2r, 2r+1: B row 2v + h takes dword 2r + h of each row. */
-INLINE void b_operand(const uint8_t *g0, const uint8_t *g1, uint8_t *dst) {
-    const size_t pb = q32_panel_bytes(TENSOR_Q8_0);
+INLINE void b_operand(const uint8_t *g0, const uint8_t *g1, uint8_t *dst, enum tensor_type t) {
+    const size_t pb = q32_panel_bytes(t);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     for (int v = 0; v < 4; v++) {
-        const __m512i a = pair512(loadu256(g0 + 32 * v), loadu256(g0 + pb + 32 * v));
-        const __m512i b = g1 ? pair512(loadu256(g1 + 32 * v), loadu256(g1 + pb + 32 * v)) : _mm512_setzero_si512();
+        const __m512i a = pair512(q32_fly_quant(g0, 0, v, t), q32_fly_quant(g0 + pb, 0, v, t));
+        const __m512i b = g1 ? pair512(q32_fly_quant(g1, 0, v, t), q32_fly_quant(g1 + pb, 0, v, t))
+                             : _mm512_setzero_si512();
         _mm512_store_si512(dst + 128 * v, _mm512_permutex2var_epi32(a, even, b));
         _mm512_store_si512(dst + 128 * v + 64, _mm512_permutex2var_epi32(a, odd, b));
     }
 }
 
 /* The block's 16 weight scales (rows 8-15 zero without g1). */
-INLINE __m512 weight_scales(const uint8_t *g0, const uint8_t *g1) {
-    const size_t at = q32_panel_quant_bytes(TENSOR_Q8_0), pb = q32_panel_bytes(TENSOR_Q8_0);
+INLINE __m512 weight_scales(const uint8_t *g0, const uint8_t *g1, enum tensor_type t) {
+    const size_t at = q32_panel_quant_bytes(t), pb = q32_panel_bytes(t);
     uint64_t h[4] = {0, 0, 0, 0};
     memcpy(&h[0], g0 + at, 8);
     memcpy(&h[1], g0 + pb + at, 8);
@@ -149,9 +151,9 @@ INLINE void step_sums(const int32_t (*c)[TILE_M * TILE_N], const __m512 *dw, con
 }
 
 /* Rows of groups g0 and g1 (NULL: g0's eight alone) by nc activation rows. */
-static void amx_q8_0(int n, float *s, size_t s_stride, const uint8_t *g0, const uint8_t *g1, const void *y,
-                     size_t y_stride, int nc) {
-    const size_t bb = 2 * q32_panel_bytes(TENSOR_Q8_0);
+INLINE void amx_q32(int n, float *s, size_t s_stride, const uint8_t *g0, const uint8_t *g1, const void *y,
+                    size_t y_stride, int nc, enum tensor_type type) {
+    const size_t bb = 2 * q32_panel_bytes(type);
     const int nb = n / 32;
     alignas(64) uint8_t bq[STEP][512];
     alignas(64) int32_t c[STEP][TILE_M * TILE_N];
@@ -170,8 +172,8 @@ static void amx_q8_0(int n, float *s, size_t s_stride, const uint8_t *g0, const 
         __m512 dw[STEP];
         for (int j = 0; j < k; j++) {
             const uint8_t *x1 = b1 ? b1 + (size_t)j * bb : NULL;
-            b_operand(b0 + (size_t)j * bb, x1, bq[j]);
-            dw[j] = weight_scales(b0 + (size_t)j * bb, x1);
+            b_operand(b0 + (size_t)j * bb, x1, bq[j], type);
+            dw[j] = weight_scales(b0 + (size_t)j * bb, x1, type);
         }
         for (int t = 0; t < nc; t += TILE_M) {
             const int m = nc - t < TILE_M ? nc - t : TILE_M;
@@ -189,30 +191,42 @@ static void amx_q8_0(int n, float *s, size_t s_stride, const uint8_t *g0, const 
     }
 }
 
-static void gemm_amx_q8_0(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
-                          int nc) {
-    if (nc < AMX_MIN_COLS) AVX512_Q8_0(n, s, s_stride, xp, y, y_stride, nc);
-    else amx_q8_0(n, s, s_stride, xp, NULL, y, y_stride, nc);
-}
-
-/* Groups xp and the next. */
-static void gemm_amx_q8_0_pair(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride,
-                               int nc) {
-    const uint8_t *g1 = (const uint8_t *)xp + (size_t)(n / 32) * 2 * q32_panel_bytes(TENSOR_Q8_0);
-    if (nc < AMX_MIN_COLS) {
-        AVX512_Q8_0(n, s, s_stride, xp, y, y_stride, nc);
-        AVX512_Q8_0(n, s + TENSOR_GEMM_ROWS, s_stride, g1, y, y_stride, nc);
-    } else {
-        amx_q8_0(n, s, s_stride, xp, g1, y, y_stride, nc);
+/* gemm_amx_T: one group; gemm_amx_T_pair: groups xp and the next. */
+#define AMX_KERNEL(T) \
+    static void gemm_amx_##T(int n, float *s, size_t s_stride, const void *xp, const void *y, size_t y_stride, \
+                             int nc) { \
+        if (nc < AMX_MIN_COLS) AVX512_PACKED[TENSOR_##T](n, s, s_stride, xp, y, y_stride, nc); \
+        else amx_q32(n, s, s_stride, xp, NULL, y, y_stride, nc, TENSOR_##T); \
+    } \
+    static void gemm_amx_##T##_pair(int n, float *s, size_t s_stride, const void *xp, const void *y, \
+                                    size_t y_stride, int nc) { \
+        const uint8_t *g1 = (const uint8_t *)xp + (size_t)(n / 32) * 2 * q32_panel_bytes(TENSOR_##T); \
+        if (nc < AMX_MIN_COLS) { \
+            AVX512_PACKED[TENSOR_##T](n, s, s_stride, xp, y, y_stride, nc); \
+            AVX512_PACKED[TENSOR_##T](n, s + TENSOR_GEMM_ROWS, s_stride, g1, y, y_stride, nc); \
+        } else { \
+            amx_q32(n, s, s_stride, xp, g1, y, y_stride, nc, TENSOR_##T); \
+        } \
     }
-}
+
+AMX_KERNEL(Q8_0)
+AMX_KERNEL(Q4_0)
+AMX_KERNEL(Q5_0)
+
+/* Each type keeps the AVX-512 level's packing, which its kernel here reads,
+ * and that level's kernel for narrow tiles. */
+#define AMX(T) do { \
+    if (avx512->gemm_packed[TENSOR_##T]) { \
+        AVX512_PACKED[TENSOR_##T] = avx512->gemm_packed[TENSOR_##T]; \
+        k->pack[TENSOR_##T] = avx512->pack[TENSOR_##T]; \
+        k->packed_block_bytes[TENSOR_##T] = avx512->packed_block_bytes[TENSOR_##T]; \
+        k->gemm_packed[TENSOR_##T] = gemm_amx_##T; \
+        k->gemm_packed_pair[TENSOR_##T] = gemm_amx_##T##_pair; \
+    } \
+} while (0)
 
 void tensor_kernels_amx(tensor_kernels *k, const tensor_kernels *avx512) {
-    const enum tensor_type t = TENSOR_Q8_0;
-    if (!avx512->gemm_packed[t]) return;
-    AVX512_Q8_0 = avx512->gemm_packed[t];
-    k->pack[t] = avx512->pack[t];
-    k->packed_block_bytes[t] = avx512->packed_block_bytes[t];
-    k->gemm_packed[t] = gemm_amx_q8_0;
-    k->gemm_packed_pair[t] = gemm_amx_q8_0_pair;
+    AMX(Q8_0);
+    AMX(Q4_0);
+    AMX(Q5_0);
 }

@@ -71,10 +71,15 @@ EMU_MASKZ_LOAD(emu_maskz_loadu_ps, simde__m512, simde__m512_private, simde__m512
 static inline simde__m512i emu_mask_i32gather_epi32(simde__m512i src, simde__mmask16 k, simde__m512i idx,
                                                     const void *base, int scale) {
     simde__m512i_private s_ = simde__m512i_to_private(src), i_ = simde__m512i_to_private(idx);
-    for (int i = 0; i < 16; i++)
-        if ((k >> i) & 1) memcpy(&s_.i32[i], (const char *)base + (long)i_.i32[i] * scale, 4);
+    for (int i = 0; i < 16; i++) {
+        int32_t v;
+        if (!((k >> i) & 1)) continue;
+        memcpy(&v, (const char *)base + (long)i_.i32[i] * scale, 4);
+        s_.i32[i] = v;
+    }
     return simde__m512i_from_private(s_);
 }
+#undef _mm512_mask_i32gather_epi32 /* clang's is a macro */
 #define _mm512_mask_i32gather_epi32 emu_mask_i32gather_epi32
 
 /* vpmovdw: each int32 lane's low 16 bits. */
@@ -84,6 +89,7 @@ static inline simde__m256i emu_cvtepi32_epi16(simde__m512i a) {
     for (int i = 0; i < 16; i++) r_.u16[i] = (uint16_t)a_.u32[i];
     return simde__m256i_from_private(r_);
 }
+#undef _mm512_cvtepi32_epi16
 #define _mm512_cvtepi32_epi16 emu_cvtepi32_epi16
 
 #endif
