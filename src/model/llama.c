@@ -210,12 +210,20 @@ static void query_flush(query_batch *qb) {
     qb->n = 0;
 }
 
+/* What a thread's scratch holds from its previous item of this pass: kv
+ * head g of sequence seq from position lo, n rows converted and packed. */
+typedef struct attn_cached {
+    int seq, g, lo, n;
+} attn_cached;
+
 /* One work item: kv head g for tokens [t0, t1) of one sequence. K and V of
  * that head (from the first position any of the tokens sees) are converted
- * to F32 once per item and shared by the head's query group. A token at
- * pos sees positions 0 .. pos, or pos - n_swa + 1 .. pos in a sliding
- * layer. */
-static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
+ * to F32 and shared by the head's query group; what the thread's previous
+ * item of the same head converted (a prompt's earlier chunk: the same rows)
+ * is kept, so a long prompt converts its prefix once per thread, not once
+ * per chunk. A token at pos sees positions 0 .. pos, or pos - n_swa + 1 ..
+ * pos in a sliding layer. */
+static void attend_item(pass *p, float *tmp, attn_cached *cached, int g, int seq, int t0, int t1) {
     model *m = p->m;
     const model_hparams *hp = &m->hp;
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, q_dim = hp->n_head * hd;
@@ -224,7 +232,11 @@ static void attend_item(pass *p, float *tmp, int g, int seq, int t0, int t1) {
     attn_scratch a = attn_scratch_of(tmp, m->params.n_ctx, hd);
     tensor_to_float_fn load = tensor_get_traits(m->kv.type)->to_float;
     size_t base = model_kv_row(m, p->il, seq, lo) + (size_t)g * m->kv.head_bytes;
-    for (int j = 0; j < n_kv; j += TENSOR_ATTN_KEYS) {
+    int from = 0; /* from the start of the last panel the previous item filled */
+    if (cached->seq == seq && cached->g == g && cached->lo == lo && cached->n <= n_kv)
+        from = cached->n / TENSOR_ATTN_KEYS * TENSOR_ATTN_KEYS;
+    *cached = (attn_cached){seq, g, lo, n_kv};
+    for (int j = from; j < n_kv; j += TENSOR_ATTN_KEYS) {
         int rows = n_kv - j < TENSOR_ATTN_KEYS ? n_kv - j : TENSOR_ATTN_KEYS;
         for (int r = 0; r < rows; r++) {
             load(m->kv.k + base + (size_t)(j + r) * m->kv.row_bytes, a.stage + (size_t)r * hd, hd);
@@ -274,12 +286,15 @@ static void attend_item_bidir(pass *p, float *tmp, int g, const run *ru, int t0,
     query_flush(&qb);
 }
 
-/* Items are (run, chunk of ATTN_TOKENS_PER_ITEM tokens, kv head), taken
- * from a shared counter so uneven runs still balance over the threads. */
+/* Items are (run, kv head, chunk of ATTN_TOKENS_PER_ITEM tokens), taken
+ * from a shared counter so uneven runs still balance over the threads; a
+ * head's chunks come in order, so a thread's next item mostly extends the
+ * keys its scratch holds (attn_cached). */
 static void task_attention(void *ctx, int ith, int nth) {
     (void)nth;
     pass *p = ctx;
     int n_kv_head = p->m->hp.n_head_kv;
+    attn_cached cached = {.seq = -1};
     for (;;) {
         int it = atomic_fetch_add_explicit(&p->next_item, 1, memory_order_relaxed);
         int r = 0;
@@ -291,10 +306,11 @@ static void task_attention(void *ctx, int ith, int nth) {
         }
         if (r == p->n_runs) break;
         const run *ru = &p->runs[r];
-        int g = it % n_kv_head, t0 = ru->t0 + it / n_kv_head * ATTN_TOKENS_PER_ITEM;
+        int chunks = (ru->t1 - ru->t0 + ATTN_TOKENS_PER_ITEM - 1) / ATTN_TOKENS_PER_ITEM;
+        int g = it / chunks, t0 = ru->t0 + it % chunks * ATTN_TOKENS_PER_ITEM;
         int t1 = t0 + ATTN_TOKENS_PER_ITEM < ru->t1 ? t0 + ATTN_TOKENS_PER_ITEM : ru->t1;
         if (p->bidir) attend_item_bidir(p, p->m->s.attn_tmp[ith], g, ru, t0, t1);
-        else attend_item(p, p->m->s.attn_tmp[ith], g, ru->seq, t0, t1);
+        else attend_item(p, p->m->s.attn_tmp[ith], &cached, g, ru->seq, t0, t1);
     }
 }
 
