@@ -215,15 +215,7 @@ AMX_KERNEL(Q5_0)
 
 /* Each type keeps the AVX-512 level's packing, which its kernel here reads,
  * and that level's kernel for narrow tiles. */
-#define AMX(T) do { \
-    if (avx512->gemm_packed[TENSOR_##T]) { \
-        AVX512_PACKED[TENSOR_##T] = avx512->gemm_packed[TENSOR_##T]; \
-        k->pack[TENSOR_##T] = avx512->pack[TENSOR_##T]; \
-        k->packed_block_bytes[TENSOR_##T] = avx512->packed_block_bytes[TENSOR_##T]; \
-        k->gemm_packed[TENSOR_##T] = gemm_amx_##T; \
-        k->gemm_packed_pair[TENSOR_##T] = gemm_amx_##T##_pair; \
-    } \
-} while (0)
+#define AMX(T) packed_over(k, avx512, TENSOR_##T, gemm_amx_##T, gemm_amx_##T##_pair, &AVX512_PACKED[TENSOR_##T])
 
 void tensor_kernels_amx(tensor_kernels *k, const tensor_kernels *avx512) {
     AMX(Q8_0);

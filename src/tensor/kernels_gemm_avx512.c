@@ -312,14 +312,7 @@ Q32_WIDE(Q5_0)
 
 /* Each type takes the AVX2 level's packing, with which its kernel here
  * must agree, and keeps that level's kernel for narrow tiles. */
-#define WIDE(T, fn) do { \
-    if (avx2->gemm_packed[T]) { \
-        AVX2_PACKED[T] = avx2->gemm_packed[T]; \
-        k->pack[T] = avx2->pack[T]; \
-        k->packed_block_bytes[T] = avx2->packed_block_bytes[T]; \
-        k->gemm_packed[T] = fn; \
-    } \
-} while (0)
+#define WIDE(T, fn) packed_over(k, avx2, T, fn, NULL, &AVX2_PACKED[T])
 
 void tensor_gemm_avx512(tensor_kernels *k, const tensor_kernels *avx2) {
     WIDE(TENSOR_Q4_K, gemm_wide_Q4_K);

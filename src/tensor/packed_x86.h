@@ -28,6 +28,20 @@ _Static_assert(TENSOR_GEMM_ROWS == 2 * PR, "a call decodes two panels");
 INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 INLINE __m128i loadu128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
 
+/* Installs fn (and pair, the two-group kernel, or NULL) as type t's packed
+ * kernel of a level k over the level below's packing, which fn reads, and
+ * keeps below's kernel in *keep for the tiles fn hands back. Nothing where
+ * below packs no t. */
+INLINE void packed_over(tensor_kernels *k, const tensor_kernels *below, enum tensor_type t,
+                        tensor_gemm_packed_fn fn, tensor_gemm_packed_fn pair, tensor_gemm_packed_fn *keep) {
+    if (!below->gemm_packed[t]) return;
+    *keep = below->gemm_packed[t];
+    k->pack[t] = below->pack[t];
+    k->packed_block_bytes[t] = below->packed_block_bytes[t];
+    k->gemm_packed[t] = fn;
+    k->gemm_packed_pair[t] = pair;
+}
+
 /* From a byte-transposed vector t (bytes 4j + r), int16 vectors for madd:
  *   row_splat(t, j): lanes 4r..4r+3 all take byte 4j + r (one value per row);
  *   row_quads(t):    lane 4r + k takes byte 4k + r (four values per row).

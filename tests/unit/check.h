@@ -5,11 +5,20 @@
 #define OLLAMA_TEST_CHECK_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int check_passed, check_failed;
+
+/* Test data from a seeded xorshift64: the same seed, the same data. */
+static inline uint64_t check_xorshift(uint64_t *state) {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
 
 #define CHECK(cond) do { \
     if (cond) check_passed++; \

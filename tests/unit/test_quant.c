@@ -18,12 +18,7 @@ static const tensor_traits *scalar(enum tensor_type t) {
 /* Deterministic N(0,1) samples: xorshift64 and Box-Muller. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
-static double rng_uniform(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) * (1.0 / 9007199254740992.0);
-}
+static double rng_uniform(void) { return (double)(check_xorshift(&rng_state) >> 11) * (1.0 / 9007199254740992.0); }
 
 static float rng_normal(void) {
     double u = rng_uniform() + 1e-300, v = rng_uniform();

@@ -14,12 +14,7 @@
 #include "tensor/tensor.h"
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
+static uint32_t rnd(void) { return (uint32_t)(check_xorshift(&rng_state) >> 16); }
 static float rnd_in(float lo, float hi) { return lo + (hi - lo) * ((float)rnd() / 4294967296.0f); }
 
 /* |got - want| within rel of want's magnitude, or abs near zero. */
