@@ -1,10 +1,11 @@
 /* In-process A/B of the AVX2 tile kernels (kernels_gemm_avx2.c): an older
  * copy of that file, built with its install function renamed to
  * tensor_gemm_avx2_old, against the current library's, on the same packed
- * matrix, the two alternating rep by rep. On a host whose speed drifts by
+ * matrix (or, for a type without a packed layout, such as F16, the same
+ * rows through gemm), the two alternating rep by rep. On a host whose speed drifts by
  * a third from minute to minute, separate processes could not tell a 10%
  * change; alternating within one process can. Prints the median and best
- * GB/s of packed weights read, the ratio, and whether both gave the same
+ * GB/s of weights read, the ratio, and whether both gave the same
  * bits. bench/kernel-ab.sh builds and runs it. Not a test.
  * Usage: kernel_ab TYPE ROWS REPS [TOKENS]
  *   ROWS x 2048 weights: 128 rows stay in L2 (arithmetic), 32768 stream
@@ -35,14 +36,21 @@ static int by_value(const void *a, const void *b) {
 
 static float rnd_unit(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
 
-/* One pass over every row group: ROWS x TOKENS dot products. */
-static double pass(const tensor_kernels *k, enum tensor_type t, const uint8_t *packed, size_t group_bytes, int rows,
-                   const uint8_t *y, size_t y_bytes, int tokens, float *out, int reps) {
+/* One pass over every row group: ROWS x TOKENS dot products, from the
+ * packed groups or (group_bytes 0) the rows w. */
+static double pass(const tensor_kernels *k, enum tensor_type t, const uint8_t *packed, size_t group_bytes,
+                   const uint8_t *w, size_t row_bytes, int rows, const uint8_t *y, size_t y_bytes, int tokens,
+                   float *out, int reps) {
     double t0 = now();
     for (int r = 0; r < reps; r++)
-        for (int g = 0; g < rows / TENSOR_GEMM_ROWS; g++)
-            k->gemm_packed[t](N_IN, out + (size_t)g * TENSOR_GEMM_ROWS, (size_t)rows, packed + (size_t)g * group_bytes,
-                              y, y_bytes, tokens);
+        for (int g = 0; g < rows / TENSOR_GEMM_ROWS; g++) {
+            float *s = out + (size_t)g * TENSOR_GEMM_ROWS;
+            if (group_bytes)
+                k->gemm_packed[t](N_IN, s, (size_t)rows, packed + (size_t)g * group_bytes, y, y_bytes, tokens);
+            else
+                k->gemm[t](N_IN, s, (size_t)rows, w + (size_t)g * TENSOR_GEMM_ROWS * row_bytes, row_bytes, y, y_bytes,
+                           TENSOR_GEMM_ROWS, tokens);
+        }
     return now() - t0;
 }
 
@@ -63,14 +71,15 @@ int main(int argc, char **argv) {
     tensor_gemm_avx2_old(&old_k);
     tensor_gemm_avx2(&new_k);
     const enum tensor_type t = (enum tensor_type)type;
-    if (!old_k.pack[t] || !new_k.pack[t] || old_k.packed_block_bytes[t] != new_k.packed_block_bytes[t]) {
-        fprintf(stderr, "kernel_ab: %s has no packed layout common to both\n", argv[1]);
+    const bool packs = old_k.pack[t] && new_k.pack[t] && old_k.packed_block_bytes[t] == new_k.packed_block_bytes[t];
+    if (!packs && !(old_k.gemm[t] && new_k.gemm[t])) {
+        fprintf(stderr, "kernel_ab: %s has neither a packed layout nor a gemm common to both\n", argv[1]);
         return 2;
     }
     const tensor_traits *tr = tensor_get_traits(t), *yt = tensor_get_traits(tr->vec_dot_type);
     const size_t row_bytes = tensor_row_size(t, N_IN), y_bytes = tensor_row_size(tr->vec_dot_type, N_IN);
-    const size_t group_bytes = new_k.packed_block_bytes[t] * (size_t)(N_IN / tr->blck_size);
-    const size_t packed_bytes = group_bytes * (size_t)(rows / TENSOR_GEMM_ROWS);
+    const size_t group_bytes = packs ? new_k.packed_block_bytes[t] * (size_t)(N_IN / tr->blck_size) : 0;
+    const size_t packed_bytes = packs ? group_bytes * (size_t)(rows / TENSOR_GEMM_ROWS) : row_bytes * (size_t)rows;
     float *f = malloc(sizeof(float) * N_IN);
     uint8_t *w = malloc(row_bytes * (size_t)rows), *packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
     uint8_t *y = malloc(y_bytes * (size_t)tokens);
@@ -79,7 +88,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < N_IN; i++) f[i] = rnd_unit();
         tr->from_float(f, w + (size_t)r * row_bytes, N_IN);
     }
-    for (int g = 0; g < rows / TENSOR_GEMM_ROWS; g++)
+    for (int g = 0; g < rows / TENSOR_GEMM_ROWS && packs; g++)
         new_k.pack[t](w + (size_t)g * TENSOR_GEMM_ROWS * row_bytes, row_bytes, packed + (size_t)g * group_bytes, N_IN);
     for (int c = 0; c < tokens; c++) {
         for (int i = 0; i < N_IN; i++) f[i] = rnd_unit();
@@ -87,8 +96,8 @@ int main(int argc, char **argv) {
     }
     double t_old[ROUNDS], t_new[ROUNDS];
     for (int k = 0; k < ROUNDS; k++) {
-        t_old[k] = pass(&old_k, t, packed, group_bytes, rows, y, y_bytes, tokens, out_old, reps);
-        t_new[k] = pass(&new_k, t, packed, group_bytes, rows, y, y_bytes, tokens, out_new, reps);
+        t_old[k] = pass(&old_k, t, packed, group_bytes, w, row_bytes, rows, y, y_bytes, tokens, out_old, reps);
+        t_new[k] = pass(&new_k, t, packed, group_bytes, w, row_bytes, rows, y, y_bytes, tokens, out_new, reps);
     }
     qsort(t_old, ROUNDS, sizeof(double), by_value);
     qsort(t_new, ROUNDS, sizeof(double), by_value);

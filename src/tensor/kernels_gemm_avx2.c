@@ -1099,71 +1099,94 @@ Q32_KERNEL(q8_0, TENSOR_Q8_0, true)
 Q32_KERNEL(q4_0, TENSOR_Q4_0, false)
 Q32_KERNEL(q5_0, TENSOR_Q5_0, false)
 
-/* ---- F16 against F16: FMAs on floats ----
- * Four weight rows are converted to float once per call, F16_KC elements
- * at a time, into a panel the columns then share; each column's halves are
- * converted once for the four rows. A 4 x 3 block of accumulators is what
- * the 16 registers hold beside three activation vectors and a weight one. */
+/* ---- Float weights (F16, BF16, F32) against activations of their own
+ * type: FMAs on floats ----
+ * Blocks of 4 rows x 3 tokens, each over the whole row: 12 accumulators,
+ * 3 activation vectors and a weight one are the 16 registers, and every
+ * vector is converted where it is loaded. Converting a chunk of the rows,
+ * or of the activations, into a float panel first (for reuse by the other
+ * blocks) was slower for prefill, by 15% against the weights' panel
+ * (the stores and the loads back cost more than the conversions they
+ * save, which overlap the FMAs), and it halved decoding's speed, which is
+ * the memory's. Every output sums its products in eight float lanes, k in
+ * order, then adds the lanes and the last n % 8 products in scalar: the
+ * same bits whatever the tile. */
 
-#define F16_KC 256
+INLINE __m256 flt_load(enum tensor_type t, const uint8_t *row, int k) {
+    if (t == TENSOR_F32) return _mm256_loadu_ps((const float *)(const void *)row + k);
+    const __m128i h = loadu128(row + 2 * (size_t)k);
+    if (t == TENSOR_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); /* BF16: the high half */
+}
 
-INLINE void f16_cols(const float (*wf)[F16_KC], const tensor_half *const yrow[3], int kc, int ncol, __m256 (*acc)[PR]) {
+INLINE float flt_scalar(enum tensor_type t, const uint8_t *row, int k) {
+    if (t == TENSOR_F16) return tensor_x86_half(row + 2 * (size_t)k);
+    float f;
+    if (t == TENSOR_F32) {
+        memcpy(&f, row + 4 * (size_t)k, sizeof f);
+    } else {
+        uint16_t h;
+        memcpy(&h, row + 2 * (size_t)k, sizeof h);
+        const uint32_t u = (uint32_t)h << 16;
+        memcpy(&f, &u, sizeof f);
+    }
+    return f;
+}
+
+/* sum[c][r] = the lanes of the products rows[r][k] * yrow[c][k], k < n8,
+ * added up (ncol a constant: the accumulators stay in registers). */
+INLINE void flt_cols(enum tensor_type t, const uint8_t *const rows[PR], const uint8_t *const yrow[3], int n8,
+                     int ncol, float sum[3][PR]) {
     __m256 a[3][PR];
     for (int c = 0; c < ncol; c++)
-        for (int r = 0; r < PR; r++) a[c][r] = acc[c][r];
-    ROLLED for (int k = 0; k < kc; k += 8) {
+        for (int r = 0; r < PR; r++) a[c][r] = _mm256_setzero_ps();
+    ROLLED for (int k = 0; k < n8; k += 8) {
         __m256 yv[3];
-        for (int c = 0; c < ncol; c++) yv[c] = _mm256_cvtph_ps(loadu128(yrow[c] + k));
+        for (int c = 0; c < ncol; c++) yv[c] = flt_load(t, yrow[c], k);
         for (int r = 0; r < PR; r++) {
-            const __m256 w = _mm256_load_ps(&wf[r][k]);
+            const __m256 w = flt_load(t, rows[r], k);
             for (int c = 0; c < ncol; c++) a[c][r] = _mm256_fmadd_ps(w, yv[c], a[c][r]);
         }
     }
     for (int c = 0; c < ncol; c++)
-        for (int r = 0; r < PR; r++) acc[c][r] = a[c][r];
+        for (int r = 0; r < PR; r++) sum[c][r] = hsum_ps(a[c][r]);
 }
 
-/* Rows r0 .. r0 + 3 (rows past nr repeat r0) by all columns; the last
- * n % 8 elements of each pair in scalar. */
-static void gemm_f16_rows(int n, float *s, size_t s_stride, const uint8_t *x, size_t x_stride, const uint8_t *y,
-                          size_t y_stride, int r0, int nr, int nc) {
-    _Alignas(32) float wf[PR][F16_KC];
-    __m256 acc[TENSOR_GEMM_COLS][PR];
-    const tensor_half *rows[PR];
-    for (int r = 0; r < PR; r++)
-        rows[r] = (const tensor_half *)(x + (size_t)(r0 + r < nr ? r0 + r : r0) * x_stride);
-    for (int c = 0; c < nc; c++)
-        for (int r = 0; r < PR; r++) acc[c][r] = _mm256_setzero_ps();
-    const int n8 = n & ~7;
-    for (int k0 = 0; k0 < n8; k0 += F16_KC) {
-        const int kc = n8 - k0 < F16_KC ? n8 - k0 : F16_KC;
-        for (int r = 0; r < PR; r++)
-            for (int k = 0; k < kc; k += 8) _mm256_store_ps(&wf[r][k], _mm256_cvtph_ps(loadu128(rows[r] + k0 + k)));
-        for (int c = 0; c < nc; c += 3) {
-            const tensor_half *yr[3];
-            for (int j = 0; j < 3; j++)
-                yr[j] = (const tensor_half *)(y + (size_t)(c + j < nc ? c + j : c) * y_stride) + k0;
-            switch (nc - c) {
-            case 1: f16_cols(wf, yr, kc, 1, acc + c); break;
-            case 2: f16_cols(wf, yr, kc, 2, acc + c); break;
-            default: f16_cols(wf, yr, kc, 3, acc + c); break;
-            }
-        }
+/* Rows r0 .. r0 + 3 by tokens c0 .. c0 + 2, those past nr or nc left out. */
+INLINE void flt_block(enum tensor_type t, int n, float *s, size_t s_stride, const uint8_t *x, size_t x_stride,
+                      const uint8_t *y, size_t y_stride, int r0, int nr, int c0, int nc) {
+    const int n8 = n & ~7, ncol = nc - c0 < 3 ? nc - c0 : 3;
+    const uint8_t *rows[PR], *yrow[3];
+    float sum[3][PR];
+    for (int r = 0; r < PR; r++) rows[r] = x + (size_t)(r0 + r < nr ? r0 + r : r0) * x_stride;
+    for (int c = 0; c < 3; c++) yrow[c] = y + (size_t)(c0 + (c < ncol ? c : 0)) * y_stride;
+    switch (ncol) {
+    case 1: flt_cols(t, rows, yrow, n8, 1, sum); break;
+    case 2: flt_cols(t, rows, yrow, n8, 2, sum); break;
+    default: flt_cols(t, rows, yrow, n8, 3, sum); break;
     }
-    for (int c = 0; c < nc; c++) {
-        const tensor_half *yc = (const tensor_half *)(y + (size_t)c * y_stride);
+    for (int c = 0; c < ncol; c++)
         for (int r = 0; r < PR && r0 + r < nr; r++) {
-            float t = hsum_ps(acc[c][r]);
-            for (int k = n8; k < n; k++) t += tensor_x86_half(rows[r] + k) * tensor_x86_half(yc + k);
-            s[(size_t)c * s_stride + (size_t)(r0 + r)] = t;
+            float v = sum[c][r];
+            for (int k = n8; k < n; k++) v += flt_scalar(t, rows[r], k) * flt_scalar(t, yrow[c], k);
+            s[(size_t)(c0 + c) * s_stride + (size_t)(r0 + r)] = v;
         }
-    }
 }
 
-static void gemm_f16(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
-                     size_t y_stride, int nr, int nc) {
-    for (int r0 = 0; r0 < nr; r0 += PR) gemm_f16_rows(n, s, s_stride, x, x_stride, y, y_stride, r0, nr, nc);
+INLINE void gemm_float(enum tensor_type t, int n, float *s, size_t s_stride, const uint8_t *x, size_t x_stride,
+                       const uint8_t *y, size_t y_stride, int nr, int nc) {
+    for (int r0 = 0; r0 < nr; r0 += PR)
+        for (int c0 = 0; c0 < nc; c0 += 3) flt_block(t, n, s, s_stride, x, x_stride, y, y_stride, r0, nr, c0, nc);
 }
+
+#define FLOAT_GEMM(name, T) \
+    static void gemm_##name(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y, \
+                            size_t y_stride, int nr, int nc) { \
+        gemm_float(T, n, s, s_stride, x, x_stride, y, y_stride, nr, nc); \
+    }
+FLOAT_GEMM(f16, TENSOR_F16)
+FLOAT_GEMM(bf16, TENSOR_BF16)
+FLOAT_GEMM(f32, TENSOR_F32)
 
 /* Bytes of one block of eight packed rows: two panels. */
 #define PACKED(T, name, panel_bytes) do { \
@@ -1180,6 +1203,8 @@ void tensor_gemm_avx2(tensor_kernels *k) {
     PACKED(TENSOR_Q5_K, q5_K, K45_PANEL_BYTES(true));
     PACKED(TENSOR_Q6_K, q6_K, Q6K_PANEL_BYTES);
     k->gemm[TENSOR_F16] = gemm_f16;
+    k->gemm[TENSOR_BF16] = gemm_bf16;
+    k->gemm[TENSOR_F32] = gemm_f32;
     k->gemm[TENSOR_Q8_0] = gemm_q8_0;
     k->gemm[TENSOR_Q4_0] = gemm_q4_0;
     k->gemm[TENSOR_Q5_0] = gemm_q5_0;
