@@ -132,8 +132,9 @@ INLINE void transpose_bytes(const __m128i v[PR], __m128i t[4]) {
 
 /* ---- the single-column path ----
  * With one activation row (decode) a panel is pure overhead and its eight
- * side-by-side row streams halve the bandwidth from DRAM, so each kernel
- * (F16 aside) also has a row-at-a-time path on the natural layout. It must
+ * side-by-side row streams halve the bandwidth from DRAM, so each quant
+ * kernel also has a row-at-a-time path on the natural layout (the float
+ * kernels have no panel: see "float weights"). It must
  * give the panel path's numbers bit for bit: matmul uses the kernel for
  * single tokens too, so that token-by-token decoding equals a batched
  * prefill. Integer sums are exact in any order, so only the float steps
