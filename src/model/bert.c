@@ -228,7 +228,7 @@ static void feed_forward(model *m, const layer *L, int n) {
         matmul_bias(m, &L->w_down, L->b_down, s->hb2, s->xb, n);
         return;
     }
-    tensor_gelu(s->hb, n * F);
+    model_gelu(s->hb, n * F);
     matmul_bias(m, &L->w_down, L->b_down, s->hb, s->xb, n);
 }
 

@@ -136,7 +136,9 @@ void model_moe_alloc(model *m);
 void model_moe_free(model *m);
 void model_moe_ffn(model *m, const layer *L, const float *xb, float *out, int n);
 
-/* gemma.c: GELU-gated feed-forward rounded as ggml does (through F16). */
+/* gelu.c: GELU rounded as ggml does it (through F16): in place, and
+ * Gemma's gated feed-forward (gate = gelu(gate) * up). */
+void model_gelu(float *x, int n);
 void model_gemma_geglu(float *gate, const float *up, int n);
 /* phi3.c: fused projections. */
 void model_phi3_split_qkv(const model *m, const float *qkv, int n);

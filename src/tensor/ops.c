@@ -200,10 +200,3 @@ void tensor_softcap(float *x, int n, float cap) {
     for (int i = 0; i < n; i++) x[i] = tanhf(x[i] / cap) * cap;
 }
 
-void tensor_gelu(float *x, int n) {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    for (int i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-    }
-}

@@ -4,7 +4,7 @@
  * scalar reference kernels and the ISA kernels (AVX2, AVX-512) chosen at
  * start-up from CPUID, the packed weight layouts of those kernels, matmul
  * over a thread pool, and the elementwise ops (rmsnorm, rope, softmax,
- * silu, gelu). */
+ * silu, soft-cap; GELU is the model's, rounded as ggml rounds it). */
 #ifndef OLLAMA_TENSOR_H
 #define OLLAMA_TENSOR_H
 
@@ -132,7 +132,6 @@ void tensor_matmul_packed(tensor_pool *pool, const void *Wp, enum tensor_type wt
 void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 void tensor_softmax(float *x, int n);
 void tensor_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) * up */
-void tensor_gelu(float *x, int n);
 void tensor_softcap(float *x, int n, float cap); /* x = cap * tanh(x / cap) (Gemma 2) */
 
 /* ---- attention ----

@@ -356,6 +356,24 @@ static void check_gemma_gelu(void) {
     float ends[4] = {-12.0f, 12.0f, -10.0f, 3.0f}, ones[4] = {2.0f, 2.0f, 2.0f, 0.0f};
     model_gemma_geglu(ends, ones, 4);
     CHECK_MSG(ends[0] == 0.0f && ends[1] == 24.0f && ends[2] == 0.0f && ends[3] == 0.0f, "gemma gelu ends");
+    /* model_gelu (BERT) on floats that are not halves, in runs that are
+     * not whole chunks: each through its nearest half, as ggml does */
+    enum { N = 1000 };
+    float v[N], g[N];
+    uint32_t seed = 12345;
+    for (int i = 0; i < N; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = g[i] = ((float)(seed >> 8) / 16777216.0f - 0.5f) * 26.0f;
+    }
+    model_gelu(g, N);
+    differ = 0;
+    for (int i = 0; i < N; i++) {
+        float h = tensor_f16_to_f32(tensor_f32_to_f16(v[i]));
+        float y = 0.5f * h * (1.0f + tanhf(k * h * (1.0f + a * h * h)));
+        float want = v[i] <= -10.0f ? 0.0f : v[i] >= 10.0f ? v[i] : tensor_f16_to_f32(tensor_f32_to_f16(y));
+        differ += g[i] != want;
+    }
+    CHECK_MSG(differ == 0, "model_gelu: %d of %d differ from ggml's rounding", differ, N);
     free(x);
 }
 
