@@ -1104,12 +1104,13 @@ Q32_KERNEL(q5_0, TENSOR_Q5_0, false)
  * type: FMAs on floats ----
  * Blocks of 4 rows x 3 tokens, each over the whole row: 12 accumulators,
  * 3 activation vectors and a weight one are the 16 registers, and every
- * vector is converted where it is loaded. Converting a chunk of the rows,
- * or of the activations, into a float panel first (for reuse by the other
- * blocks) was slower for prefill, by 15% against the weights' panel
- * (the stores and the loads back cost more than the conversions they
- * save, which overlap the FMAs), and it halved decoding's speed, which is
- * the memory's. Every output sums its products in eight float lanes, k in
+ * vector is converted where it is loaded. Float panels of converted
+ * chunks, for the other blocks to reuse, measured slower: one of the
+ * weight rows (the previous kernel) took 1.2x as long for a 32-token tile
+ * and twice as long for a single token, whose speed should be the
+ * memory's; one of the activations as well (the stores and the loads back
+ * cost more than the conversions they save, which overlap the FMAs).
+ * Every output sums its products in eight float lanes, k in
  * order, then adds the lanes and the last n % 8 products in scalar: the
  * same bits whatever the tile. */
 
