@@ -363,6 +363,84 @@ static void vec_dot_q3_K(int n, float *s, const void *vx, const void *vy) {
     DOT_BLOCKS(q3k_block, n, s, vx, vy, block_q3_K, block_q8_K, QK_K);
 }
 
+/* Q3_K tiles: vec_dot_q3_K's arithmetic, with each weight superblock
+ * decoded once for all the tokens of the tile instead of once per pair
+ * (the decoding is most of a Q3_K dot product: the 6-bit scales, and the
+ * high bits of every quant). A quant q with its high bit h becomes
+ * q + 4h in 0..7, and maddubs(q + 4h, y) - maddubs(4, y) is exactly
+ * k23_half's maddubs(q, y) - maddubs(4 - 4h, y), the second term shared
+ * by the tile's rows; the int32 lanes, the float steps and their order
+ * (blocks alternating between two accumulators) are vec_dot's, so every
+ * output is its bits and a single token takes vec_dot itself. */
+typedef struct {
+    __m256i q[2][4];  /* half h, plane k: q + 4h, 0..7 */
+    __m256i sc[2][4]; /* PAIR16 of half h's scales for plane k */
+    float d;
+} q3k_decoded;
+
+INLINE void q3k_decode_block(const block_q3_K *x, q3k_decoded *D) {
+    const __m256i sc16 = q3k_scales(x->scales), hm = loadu256(x->hmask);
+    const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    for (int h = 0; h < 2; h++) {
+        const __m256i bits = loadu256(x->qs + 32 * h);
+        const __m256i sc = _mm256_permute2x128_si256(sc16, sc16, h ? 0x11 : 0x00);
+        for (int k = 0; k < 4; k++) {
+            const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m3);
+            D->q[h][k] = _mm256_sub_epi8(_mm256_add_epi8(q, four), q3k_hneg(hm, 4 * h + k));
+        }
+        D->sc[h][0] = PAIR16(sc, 0);
+        D->sc[h][1] = PAIR16(sc, 2);
+        D->sc[h][2] = PAIR16(sc, 4);
+        D->sc[h][3] = PAIR16(sc, 6);
+    }
+    D->d = fp16(x->d);
+}
+
+/* One decoded superblock against one token's block: k23_half's sums. */
+INLINE __m256i q3k_tile_sum(const q3k_decoded *D, const block_q8_K *y, const __m256i y4[2][4]) {
+    __m256i half[2];
+    for (int h = 0; h < 2; h++) {
+        __m256i p[4];
+        for (int k = 0; k < 4; k++) {
+            const __m256i prod = _mm256_sub_epi16(_mm256_maddubs_epi16(D->q[h][k], loadu256(y->qs + 128 * h + 32 * k)),
+                                                  y4[h][k]);
+            p[k] = _mm256_madd_epi16(D->sc[h][k], prod);
+        }
+        half[h] = _mm256_add_epi32(_mm256_add_epi32(p[0], p[1]), _mm256_add_epi32(p[2], p[3]));
+    }
+    return _mm256_add_epi32(half[0], half[1]);
+}
+
+static void gemm_q3_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                      size_t y_stride, int nr, int nc) {
+    if (nc == 1) {
+        for (int r = 0; r < nr; r++) vec_dot_q3_K(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
+        return;
+    }
+    const int nb = n / QK_K;
+    __m256 acc[TENSOR_GEMM_ROWS][TENSOR_GEMM_COLS][2];
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        q3k_decoded D[TENSOR_GEMM_ROWS];
+        for (int r = 0; r < nr; r++) q3k_decode_block((const block_q3_K *)((const uint8_t *)x + (size_t)r * x_stride) + i, &D[r]);
+        for (int c = 0; c < nc; c++) {
+            const block_q8_K *yb = (const block_q8_K *)((const uint8_t *)y + (size_t)c * y_stride) + i;
+            __m256i y4[2][4];
+            for (int h = 0; h < 2; h++)
+                for (int k = 0; k < 4; k++)
+                    y4[h][k] = _mm256_maddubs_epi16(_mm256_set1_epi8(4), loadu256(yb->qs + 128 * h + 32 * k));
+            for (int r = 0; r < nr; r++) {
+                const __m256i sumi = q3k_tile_sum(&D[r], yb, y4);
+                acc[r][c][i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(yb->d * D[r].d), _mm256_cvtepi32_ps(sumi),
+                                                   acc[r][c][i & 1]);
+            }
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++) s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+}
+
 /* ---- table formats: IQ4_NL, MXFP4 (against Q8_0), IQ4_XS (against Q8_K) ---- */
 
 static const int8_t IQ4NL_VALUES[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
@@ -748,4 +826,5 @@ void tensor_kernels_avx2(tensor_kernels *k) {
     k->to_float[TENSOR_Q6_K] = dequant_q6_K;
 
     tensor_gemm_avx2(k);
+    k->gemm[TENSOR_Q3_K] = gemm_q3_K;
 }
