@@ -481,6 +481,90 @@ static void vec_dot_mxfp4(int n, float *s, const void *vx, const void *vy) {
     DOT_BLOCKS(blk_mxfp4, n, s, vx, vy, block_mxfp4, block_q8_0, QK_MXFP4);
 }
 
+/* MXFP4 and IQ4_NL tiles: their vec_dot's arithmetic (the same int32
+ * lanes, float steps and order, so the same bits; a single token takes
+ * vec_dot itself), with a row's blocks decoded once a call for all the
+ * tile's tokens instead of once per pair: the table lookups, the
+ * magnitudes maddubs wants and the blocks' scales, LUT_CHUNK blocks at a
+ * time. */
+#define LUT_CHUNK 64
+typedef struct {
+    __m256i v[LUT_CHUNK], av[LUT_CHUNK]; /* the quants' values, and their magnitudes */
+    __m256 d[LUT_CHUNK];                 /* the blocks' scales, in every lane */
+} lut_decoded;
+
+INLINE void lut_decode(enum tensor_type t, const uint8_t *row, int b0, int nb, lut_decoded *D) {
+    const __m256i table = _mm256_broadcastsi128_si256(loadu128(t == TENSOR_MXFP4 ? MXFP4_VALUES : IQ4NL_VALUES));
+    for (int j = 0; j < nb; j++) {
+        const uint8_t *qs;
+        if (t == TENSOR_MXFP4) {
+            const block_mxfp4 *x = (const block_mxfp4 *)row + b0 + j;
+            qs = x->qs;
+            D->d[j] = _mm256_set1_ps(E8M0_HALF[x->e]);
+        } else {
+            const block_iq4_nl *x = (const block_iq4_nl *)row + b0 + j;
+            qs = x->qs;
+            D->d[j] = _mm256_set1_ps(half_tab(&x->d));
+        }
+        D->v[j] = lookup_nibbles(qs, table);
+        D->av[j] = _mm256_sign_epi8(D->v[j], D->v[j]);
+    }
+}
+
+/* blk_mxfp4 / blk_iq4_nl on decoded block j against activation block y
+ * of scale yd: the scales' product in every lane is the scalar one. */
+INLINE __m256 lut_step(const lut_decoded *D, int j, const block_q8_0 *y, const float *yd, __m256 acc) {
+    const __m256i p = widen16(_mm256_maddubs_epi16(D->av[j], _mm256_sign_epi8(loadu256(y->qs), D->v[j])));
+    return _mm256_fmadd_ps(_mm256_mul_ps(D->d[j], _mm256_broadcast_ss(yd)), _mm256_cvtepi32_ps(p), acc);
+}
+
+/* A chunk of blocks at a time: the tokens' scales as floats once, then
+ * each row's blocks decoded once for all the tokens. */
+INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const uint8_t *x, size_t x_stride,
+                     const uint8_t *y, size_t y_stride, int nr, int nc) {
+    const int nb = n / 32;
+    lut_decoded D;
+    float yd[TENSOR_GEMM_COLS][LUT_CHUNK];
+    __m256 acc[TENSOR_GEMM_ROWS][TENSOR_GEMM_COLS][2];
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+    for (int b0 = 0; b0 < nb; b0 += LUT_CHUNK) { /* b0 even: a block's parity is j's */
+        const int k = nb - b0 < LUT_CHUNK ? nb - b0 : LUT_CHUNK;
+        for (int c = 0; c < nc; c++)
+            for (int j = 0; j < k; j++) yd[c][j] = half_tab(&((const block_q8_0 *)(y + (size_t)c * y_stride) + b0 + j)->d);
+        for (int r = 0; r < nr; r++) {
+            lut_decode(t, x + (size_t)r * x_stride, b0, k, &D);
+            for (int c = 0; c < nc; c++) {
+                const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)c * y_stride) + b0;
+                __m256 a0 = acc[r][c][0], a1 = acc[r][c][1];
+                int j = 0;
+                for (; j + 1 < k; j += 2) {
+                    a0 = lut_step(&D, j, yb + j, &yd[c][j], a0);
+                    a1 = lut_step(&D, j + 1, yb + j + 1, &yd[c][j + 1], a1);
+                }
+                if (j < k) a0 = lut_step(&D, j, yb + j, &yd[c][j], a0);
+                acc[r][c][0] = a0, acc[r][c][1] = a1;
+            }
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++) s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+}
+
+static void gemm_mxfp4(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                       size_t y_stride, int nr, int nc) {
+    if (nc == 1)
+        for (int r = 0; r < nr; r++) vec_dot_mxfp4(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
+    else gemm_lut(TENSOR_MXFP4, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
+}
+
+static void gemm_iq4_nl(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                        size_t y_stride, int nr, int nc) {
+    if (nc == 1)
+        for (int r = 0; r < nr; r++) vec_dot_iq4_nl(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
+    else gemm_lut(TENSOR_IQ4_NL, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
+}
+
 /* IQ4_XS: eight 32-element sub-blocks with 6-bit scales (minus 32), two a
  * step; maddubs pairs stay below 2 * 127 * 127, then madd applies the scale. */
 INLINE __m256 iq4xs_block(const block_iq4_xs *x, const block_q8_K *y, __m256 acc) {
@@ -827,4 +911,6 @@ void tensor_kernels_avx2(tensor_kernels *k) {
 
     tensor_gemm_avx2(k);
     k->gemm[TENSOR_Q3_K] = gemm_q3_K;
+    k->gemm[TENSOR_MXFP4] = gemm_mxfp4;
+    k->gemm[TENSOR_IQ4_NL] = gemm_iq4_nl;
 }
