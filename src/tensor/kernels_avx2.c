@@ -381,9 +381,10 @@ typedef struct {
 INLINE void q3k_decode_block(const block_q3_K *x, q3k_decoded *D) {
     const __m256i sc16 = q3k_scales(x->scales), hm = loadu256(x->hmask);
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    const __m256i halves[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00), _mm256_permute2x128_si256(sc16, sc16, 0x11)};
     for (int h = 0; h < 2; h++) {
         const __m256i bits = loadu256(x->qs + 32 * h);
-        const __m256i sc = _mm256_permute2x128_si256(sc16, sc16, h ? 0x11 : 0x00);
+        const __m256i sc = halves[h];
         for (int k = 0; k < 4; k++) {
             const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m3);
             D->q[h][k] = _mm256_sub_epi8(_mm256_add_epi8(q, four), q3k_hneg(hm, 4 * h + k));
