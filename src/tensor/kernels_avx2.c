@@ -8,6 +8,9 @@
  * scaled in float with one FMA. Loops over blocks keep two accumulators so the
  * FMA latency chain does not bound the throughput. All loads are unaligned:
  * GGUF rows are only 2-byte aligned (blocks of 18, 34, 210 ... bytes).
+ * The types without a packed layout whose decoding dominates a dot product
+ * (Q3_K, MXFP4, IQ4_NL) also have tile kernels here, next to the vec_dot
+ * whose bits they give (see kernels_gemm_avx2.c for the packed ones).
  *
  * No maddubs here can saturate: the unsigned operand is at most 63 (or 128
  * for |x| of a signed byte against y in [-127, 127], which our activation
@@ -381,7 +384,8 @@ typedef struct {
 INLINE void q3k_decode_block(const block_q3_K *x, q3k_decoded *D) {
     const __m256i sc16 = q3k_scales(x->scales), hm = loadu256(x->hmask);
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
-    const __m256i halves[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00), _mm256_permute2x128_si256(sc16, sc16, 0x11)};
+    const __m256i halves[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
+                               _mm256_permute2x128_si256(sc16, sc16, 0x11)};
     for (int h = 0; h < 2; h++) {
         const __m256i bits = loadu256(x->qs + 32 * h);
         const __m256i sc = halves[h];
@@ -424,7 +428,8 @@ static void gemm_q3_K(int n, float *s, size_t s_stride, const void *x, size_t x_
         for (int c = 0; c < nc; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
         q3k_decoded D[TENSOR_GEMM_ROWS];
-        for (int r = 0; r < nr; r++) q3k_decode_block((const block_q3_K *)((const uint8_t *)x + (size_t)r * x_stride) + i, &D[r]);
+        for (int r = 0; r < nr; r++)
+            q3k_decode_block((const block_q3_K *)((const uint8_t *)x + (size_t)r * x_stride) + i, &D[r]);
         for (int c = 0; c < nc; c++) {
             const block_q8_K *yb = (const block_q8_K *)((const uint8_t *)y + (size_t)c * y_stride) + i;
             __m256i y4[2][4];
@@ -439,7 +444,8 @@ static void gemm_q3_K(int n, float *s, size_t s_stride, const void *x, size_t x_
         }
     }
     for (int r = 0; r < nr; r++)
-        for (int c = 0; c < nc; c++) s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+        for (int c = 0; c < nc; c++)
+            s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
 }
 
 /* ---- table formats: IQ4_NL, MXFP4 (against Q8_0), IQ4_XS (against Q8_K) ---- */
@@ -532,7 +538,8 @@ INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const
     for (int b0 = 0; b0 < nb; b0 += LUT_CHUNK) { /* b0 even: a block's parity is j's */
         const int k = nb - b0 < LUT_CHUNK ? nb - b0 : LUT_CHUNK;
         for (int c = 0; c < nc; c++)
-            for (int j = 0; j < k; j++) yd[c][j] = half_tab(&((const block_q8_0 *)(y + (size_t)c * y_stride) + b0 + j)->d);
+            for (int j = 0; j < k; j++)
+                yd[c][j] = half_tab(&((const block_q8_0 *)(y + (size_t)c * y_stride) + b0 + j)->d);
         for (int r = 0; r < nr; r++) {
             lut_decode(t, x + (size_t)r * x_stride, b0, k, &D);
             for (int c = 0; c < nc; c++) {
@@ -549,7 +556,8 @@ INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const
         }
     }
     for (int r = 0; r < nr; r++)
-        for (int c = 0; c < nc; c++) s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+        for (int c = 0; c < nc; c++)
+            s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
 }
 
 static void gemm_mxfp4(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
