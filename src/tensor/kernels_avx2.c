@@ -9,7 +9,7 @@
  * FMA latency chain does not bound the throughput. All loads are unaligned:
  * GGUF rows are only 2-byte aligned (blocks of 18, 34, 210 ... bytes).
  * The types without a packed layout whose decoding dominates a dot product
- * (Q3_K, MXFP4, IQ4_NL) also have tile kernels here, next to the vec_dot
+ * (Q3_K, IQ4_XS, MXFP4, IQ4_NL) also have tile kernels here, next to the vec_dot
  * whose bits they give (see kernels_gemm_avx2.c for the packed ones).
  *
  * No maddubs here can saturate: the unsigned operand is at most 63 (or 128
@@ -366,22 +366,16 @@ static void vec_dot_q3_K(int n, float *s, const void *vx, const void *vy) {
     DOT_BLOCKS(q3k_block, n, s, vx, vy, block_q3_K, block_q8_K, QK_K);
 }
 
-/* Q3_K tiles: vec_dot_q3_K's arithmetic, with each weight superblock
- * decoded once for all the tokens of the tile instead of once per pair
- * (the decoding is most of a Q3_K dot product: the 6-bit scales, and the
- * high bits of every quant). A quant q with its high bit h becomes
- * q + 4h in 0..7, and maddubs(q + 4h, y) - maddubs(4, y) is exactly
- * k23_half's maddubs(q, y) - maddubs(4 - 4h, y), the second term shared
- * by the tile's rows; the int32 lanes, the float steps and their order
- * (blocks alternating between two accumulators) are vec_dot's, so every
- * output is its bits and a single token takes vec_dot itself. */
+/* A decoded superblock of 256 quants, as a tile kernel keeps it (see
+ * "superblock tiles"): Q3_K's q + 4h (0..7, vector 4h + k: half h, plane
+ * k) with their scales, or IQ4_XS's values, their magnitudes and their
+ * scales. */
 typedef struct {
-    __m256i q[2][4];  /* half h, plane k: q + 4h, 0..7 */
-    __m256i sc[2][4]; /* PAIR16 of half h's scales for plane k */
+    __m256i q[8], aq[8], sc[8];
     float d;
-} q3k_decoded;
+} sb_decoded;
 
-INLINE void q3k_decode_block(const block_q3_K *x, q3k_decoded *D) {
+INLINE void q3k_decode_block(const block_q3_K *x, sb_decoded *D) {
     const __m256i sc16 = q3k_scales(x->scales), hm = loadu256(x->hmask);
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     const __m256i halves[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
@@ -391,61 +385,29 @@ INLINE void q3k_decode_block(const block_q3_K *x, q3k_decoded *D) {
         const __m256i sc = halves[h];
         for (int k = 0; k < 4; k++) {
             const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m3);
-            D->q[h][k] = _mm256_sub_epi8(_mm256_add_epi8(q, four), q3k_hneg(hm, 4 * h + k));
+            D->q[4 * h + k] = _mm256_sub_epi8(_mm256_add_epi8(q, four), q3k_hneg(hm, 4 * h + k));
         }
-        D->sc[h][0] = PAIR16(sc, 0);
-        D->sc[h][1] = PAIR16(sc, 2);
-        D->sc[h][2] = PAIR16(sc, 4);
-        D->sc[h][3] = PAIR16(sc, 6);
+        D->sc[4 * h + 0] = PAIR16(sc, 0);
+        D->sc[4 * h + 1] = PAIR16(sc, 2);
+        D->sc[4 * h + 2] = PAIR16(sc, 4);
+        D->sc[4 * h + 3] = PAIR16(sc, 6);
     }
     D->d = fp16(x->d);
 }
 
 /* One decoded superblock against one token's block: k23_half's sums. */
-INLINE __m256i q3k_tile_sum(const q3k_decoded *D, const block_q8_K *y, const __m256i y4[2][4]) {
+INLINE __m256i q3k_tile_sum(const sb_decoded *D, const block_q8_K *y, const __m256i y4[8]) {
     __m256i half[2];
     for (int h = 0; h < 2; h++) {
         __m256i p[4];
         for (int k = 0; k < 4; k++) {
-            const __m256i prod = _mm256_sub_epi16(_mm256_maddubs_epi16(D->q[h][k], loadu256(y->qs + 128 * h + 32 * k)),
-                                                  y4[h][k]);
-            p[k] = _mm256_madd_epi16(D->sc[h][k], prod);
+            const int v = 4 * h + k;
+            const __m256i prod = _mm256_sub_epi16(_mm256_maddubs_epi16(D->q[v], loadu256(y->qs + 32 * v)), y4[v]);
+            p[k] = _mm256_madd_epi16(D->sc[v], prod);
         }
         half[h] = _mm256_add_epi32(_mm256_add_epi32(p[0], p[1]), _mm256_add_epi32(p[2], p[3]));
     }
     return _mm256_add_epi32(half[0], half[1]);
-}
-
-static void gemm_q3_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
-                      size_t y_stride, int nr, int nc) {
-    if (nc == 1) {
-        for (int r = 0; r < nr; r++) vec_dot_q3_K(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
-        return;
-    }
-    const int nb = n / QK_K;
-    __m256 acc[TENSOR_GEMM_ROWS][TENSOR_GEMM_COLS][2];
-    for (int r = 0; r < nr; r++)
-        for (int c = 0; c < nc; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
-    for (int i = 0; i < nb; i++) {
-        q3k_decoded D[TENSOR_GEMM_ROWS];
-        for (int r = 0; r < nr; r++)
-            q3k_decode_block((const block_q3_K *)((const uint8_t *)x + (size_t)r * x_stride) + i, &D[r]);
-        for (int c = 0; c < nc; c++) {
-            const block_q8_K *yb = (const block_q8_K *)((const uint8_t *)y + (size_t)c * y_stride) + i;
-            __m256i y4[2][4];
-            for (int h = 0; h < 2; h++)
-                for (int k = 0; k < 4; k++)
-                    y4[h][k] = _mm256_maddubs_epi16(_mm256_set1_epi8(4), loadu256(yb->qs + 128 * h + 32 * k));
-            for (int r = 0; r < nr; r++) {
-                const __m256i sumi = q3k_tile_sum(&D[r], yb, y4);
-                acc[r][c][i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(yb->d * D[r].d), _mm256_cvtepi32_ps(sumi),
-                                                   acc[r][c][i & 1]);
-            }
-        }
-    }
-    for (int r = 0; r < nr; r++)
-        for (int c = 0; c < nc; c++)
-            s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
 }
 
 /* ---- table formats: IQ4_NL, MXFP4 (against Q8_0), IQ4_XS (against Q8_K) ---- */
@@ -596,6 +558,87 @@ INLINE __m256 iq4xs_block(const block_iq4_xs *x, const block_q8_K *y, __m256 acc
 
 static void vec_dot_iq4_xs(int n, float *s, const void *vx, const void *vy) {
     DOT_BLOCKS(iq4xs_block, n, s, vx, vy, block_iq4_xs, block_q8_K, QK_K);
+}
+
+/* ---- superblock tiles: Q3_K and IQ4_XS ----
+ * vec_dot's arithmetic (the same int32 lanes, float steps and order, so
+ * the same bits; a single token takes vec_dot itself), with each weight
+ * superblock decoded once for all the tokens of the tile instead of once
+ * per pair: decoding is most of these dot products. Q3_K: a quant q with
+ * its high bit h becomes q + 4h in 0..7, and maddubs(q + 4h, y) -
+ * maddubs(4, y) is exactly k23_half's maddubs(q, y) - maddubs(4 - 4h, y),
+ * the second term shared by the tile's rows. IQ4_XS: the table's values,
+ * their magnitudes and the 6-bit scales, as iq4xs_block makes them. */
+
+INLINE void iq4xs_decode_block(const block_iq4_xs *x, sb_decoded *D) {
+    const __m256i table = _mm256_broadcastsi128_si256(loadu128(IQ4NL_VALUES));
+    unsigned sh = x->scales_h;
+    for (int ib = 0; ib < QK_K / 32; ib += 2, sh >>= 4) {
+        const int sl = x->scales_l[ib / 2];
+        D->sc[ib] = _mm256_set1_epi16((short)(((sl & 0xF) | ((sh << 4) & 0x30)) - 32));
+        D->sc[ib + 1] = _mm256_set1_epi16((short)(((sl >> 4) | ((sh << 2) & 0x30)) - 32));
+        for (int j = ib; j < ib + 2; j++) {
+            D->q[j] = lookup_nibbles(x->qs + 16 * j, table);
+            D->aq[j] = _mm256_sign_epi8(D->q[j], D->q[j]);
+        }
+    }
+    D->d = half_tab(&x->d);
+}
+
+INLINE __m256i iq4xs_tile_sum(const sb_decoded *D, const block_q8_K *y) {
+    __m256i sumi = _mm256_setzero_si256();
+    for (int ib = 0; ib < QK_K / 32; ib += 2) {
+        const __m256i p1 = _mm256_maddubs_epi16(D->aq[ib], _mm256_sign_epi8(loadu256(y->qs + 32 * ib), D->q[ib]));
+        const __m256i p2 =
+            _mm256_maddubs_epi16(D->aq[ib + 1], _mm256_sign_epi8(loadu256(y->qs + 32 * ib + 32), D->q[ib + 1]));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(p1, D->sc[ib]),
+                                                       _mm256_madd_epi16(p2, D->sc[ib + 1])));
+    }
+    return sumi;
+}
+
+INLINE void gemm_superblocks(enum tensor_type t, int n, float *s, size_t s_stride, const uint8_t *x,
+                             size_t x_stride, const uint8_t *y, size_t y_stride, int nr, int nc) {
+    const size_t bb = t == TENSOR_Q3_K ? sizeof(block_q3_K) : sizeof(block_iq4_xs);
+    __m256 acc[TENSOR_GEMM_ROWS][TENSOR_GEMM_COLS][2];
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK_K; i++) {
+        sb_decoded D[TENSOR_GEMM_ROWS];
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *blk = x + (size_t)r * x_stride + (size_t)i * bb;
+            if (t == TENSOR_Q3_K) q3k_decode_block((const block_q3_K *)blk, &D[r]);
+            else iq4xs_decode_block((const block_iq4_xs *)blk, &D[r]);
+        }
+        for (int c = 0; c < nc; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * y_stride) + i;
+            __m256i y4[8];
+            for (int v = 0; v < 8 && t == TENSOR_Q3_K; v++)
+                y4[v] = _mm256_maddubs_epi16(_mm256_set1_epi8(4), loadu256(yb->qs + 32 * v));
+            for (int r = 0; r < nr; r++) {
+                const __m256i sumi = t == TENSOR_Q3_K ? q3k_tile_sum(&D[r], yb, y4) : iq4xs_tile_sum(&D[r], yb);
+                acc[r][c][i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(D[r].d * yb->d), _mm256_cvtepi32_ps(sumi),
+                                                   acc[r][c][i & 1]);
+            }
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++)
+            s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+}
+
+static void gemm_q3_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                      size_t y_stride, int nr, int nc) {
+    if (nc == 1)
+        for (int r = 0; r < nr; r++) vec_dot_q3_K(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
+    else gemm_superblocks(TENSOR_Q3_K, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
+}
+
+static void gemm_iq4_xs(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                        size_t y_stride, int nr, int nc) {
+    if (nc == 1)
+        for (int r = 0; r < nr; r++) vec_dot_iq4_xs(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
+    else gemm_superblocks(TENSOR_IQ4_XS, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
 }
 
 /* ---- float types: several accumulators so FMA latency is hidden ---- */
@@ -922,4 +965,5 @@ void tensor_kernels_avx2(tensor_kernels *k) {
     k->gemm[TENSOR_Q3_K] = gemm_q3_K;
     k->gemm[TENSOR_MXFP4] = gemm_mxfp4;
     k->gemm[TENSOR_IQ4_NL] = gemm_iq4_nl;
+    k->gemm[TENSOR_IQ4_XS] = gemm_iq4_xs;
 }
