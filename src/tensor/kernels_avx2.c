@@ -9,7 +9,7 @@
  * FMA latency chain does not bound the throughput. All loads are unaligned:
  * GGUF rows are only 2-byte aligned (blocks of 18, 34, 210 ... bytes).
  * The types without a packed layout whose decoding dominates a dot product
- * (Q3_K, IQ4_XS, MXFP4, IQ4_NL) also have tile kernels here, next to the vec_dot
+ * (Q2_K, Q3_K, IQ4_XS, MXFP4, IQ4_NL) also have tile kernels here, next to the vec_dot
  * whose bits they give (see kernels_gemm_avx2.c for the packed ones).
  *
  * No maddubs here can saturate: the unsigned operand is at most 63 (or 128
@@ -367,42 +367,63 @@ static void vec_dot_q3_K(int n, float *s, const void *vx, const void *vy) {
 }
 
 /* A decoded superblock of 256 quants, as a tile kernel keeps it (see
- * "superblock tiles"): Q3_K's q + 4h (0..7, vector 4h + k: half h, plane
- * k) with their scales, or IQ4_XS's values, their magnitudes and their
- * scales. */
+ * "superblock tiles"): Q2_K's quants or Q3_K's q + 4h (0..7; vector
+ * 4h + k: half h, plane k) with their scales (and Q2_K's mins), or
+ * IQ4_XS's values, their magnitudes and their scales. */
 typedef struct {
     __m256i q[8], aq[8], sc[8];
-    float d;
+    __m256i mn; /* Q2_K: the 16 mins as int16 */
+    float d, dmin;
 } sb_decoded;
 
-INLINE void q3k_decode_block(const block_q3_K *x, sb_decoded *D) {
-    const __m256i sc16 = q3k_scales(x->scales), hm = loadu256(x->hmask);
-    const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+/* PAIR16 of each half of sc16 for each of its four planes. */
+INLINE void k23_plane_scales(__m256i sc16, __m256i sc[8]) {
     const __m256i halves[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
                                _mm256_permute2x128_si256(sc16, sc16, 0x11)};
     for (int h = 0; h < 2; h++) {
+        sc[4 * h + 0] = PAIR16(halves[h], 0);
+        sc[4 * h + 1] = PAIR16(halves[h], 2);
+        sc[4 * h + 2] = PAIR16(halves[h], 4);
+        sc[4 * h + 3] = PAIR16(halves[h], 6);
+    }
+}
+
+INLINE void q3k_decode_block(const block_q3_K *x, sb_decoded *D) {
+    const __m256i hm = loadu256(x->hmask), m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    for (int h = 0; h < 2; h++) {
         const __m256i bits = loadu256(x->qs + 32 * h);
-        const __m256i sc = halves[h];
         for (int k = 0; k < 4; k++) {
             const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m3);
             D->q[4 * h + k] = _mm256_sub_epi8(_mm256_add_epi8(q, four), q3k_hneg(hm, 4 * h + k));
         }
-        D->sc[4 * h + 0] = PAIR16(sc, 0);
-        D->sc[4 * h + 1] = PAIR16(sc, 2);
-        D->sc[4 * h + 2] = PAIR16(sc, 4);
-        D->sc[4 * h + 3] = PAIR16(sc, 6);
     }
+    k23_plane_scales(q3k_scales(x->scales), D->sc);
     D->d = fp16(x->d);
 }
 
-/* One decoded superblock against one token's block: k23_half's sums. */
-INLINE __m256i q3k_tile_sum(const sb_decoded *D, const block_q8_K *y, const __m256i y4[8]) {
+INLINE void q2k_decode_block(const block_q2_K *x, sb_decoded *D) {
+    const __m128i packed = loadu128(x->scales), m4 = _mm_set1_epi8(0x0F);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int h = 0; h < 2; h++) {
+        const __m256i bits = loadu256(x->qs + 32 * h);
+        for (int k = 0; k < 4; k++) D->q[4 * h + k] = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m3);
+    }
+    k23_plane_scales(_mm256_cvtepu8_epi16(_mm_and_si128(packed, m4)), D->sc);
+    D->mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), m4));
+    D->d = fp16(x->d);
+    D->dmin = fp16(x->dmin);
+}
+
+/* One decoded Q2_K / Q3_K superblock against one token's block:
+ * k23_half's sums (Q3_K: less y4, the 4 * y of each plane). */
+INLINE __m256i k23_tile_sum(const sb_decoded *D, const block_q8_K *y, const __m256i *y4) {
     __m256i half[2];
     for (int h = 0; h < 2; h++) {
         __m256i p[4];
         for (int k = 0; k < 4; k++) {
             const int v = 4 * h + k;
-            const __m256i prod = _mm256_sub_epi16(_mm256_maddubs_epi16(D->q[v], loadu256(y->qs + 32 * v)), y4[v]);
+            __m256i prod = _mm256_maddubs_epi16(D->q[v], loadu256(y->qs + 32 * v));
+            if (y4) prod = _mm256_sub_epi16(prod, y4[v]);
             p[k] = _mm256_madd_epi16(D->sc[v], prod);
         }
         half[h] = _mm256_add_epi32(_mm256_add_epi32(p[0], p[1]), _mm256_add_epi32(p[2], p[3]));
@@ -560,14 +581,15 @@ static void vec_dot_iq4_xs(int n, float *s, const void *vx, const void *vy) {
     DOT_BLOCKS(iq4xs_block, n, s, vx, vy, block_iq4_xs, block_q8_K, QK_K);
 }
 
-/* ---- superblock tiles: Q3_K and IQ4_XS ----
+/* ---- superblock tiles: Q2_K, Q3_K and IQ4_XS ----
  * vec_dot's arithmetic (the same int32 lanes, float steps and order, so
  * the same bits; a single token takes vec_dot itself), with each weight
  * superblock decoded once for all the tokens of the tile instead of once
  * per pair: decoding is most of these dot products. Q3_K: a quant q with
  * its high bit h becomes q + 4h in 0..7, and maddubs(q + 4h, y) -
  * maddubs(4, y) is exactly k23_half's maddubs(q, y) - maddubs(4 - 4h, y),
- * the second term shared by the tile's rows. IQ4_XS: the table's values,
+ * the second term shared by the tile's rows. Q2_K: the quant planes, the
+ * scales and the mins (whose FMA comes first). IQ4_XS: the table's values,
  * their magnitudes and the 6-bit scales, as iq4xs_block makes them. */
 
 INLINE void iq4xs_decode_block(const block_iq4_xs *x, sb_decoded *D) {
@@ -599,7 +621,8 @@ INLINE __m256i iq4xs_tile_sum(const sb_decoded *D, const block_q8_K *y) {
 
 INLINE void gemm_superblocks(enum tensor_type t, int n, float *s, size_t s_stride, const uint8_t *x,
                              size_t x_stride, const uint8_t *y, size_t y_stride, int nr, int nc) {
-    const size_t bb = t == TENSOR_Q3_K ? sizeof(block_q3_K) : sizeof(block_iq4_xs);
+    const size_t bb = t == TENSOR_Q2_K ? sizeof(block_q2_K) : t == TENSOR_Q3_K ? sizeof(block_q3_K)
+                                                                               : sizeof(block_iq4_xs);
     __m256 acc[TENSOR_GEMM_ROWS][TENSOR_GEMM_COLS][2];
     for (int r = 0; r < nr; r++)
         for (int c = 0; c < nc; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
@@ -607,7 +630,8 @@ INLINE void gemm_superblocks(enum tensor_type t, int n, float *s, size_t s_strid
         sb_decoded D[TENSOR_GEMM_ROWS];
         for (int r = 0; r < nr; r++) {
             const uint8_t *blk = x + (size_t)r * x_stride + (size_t)i * bb;
-            if (t == TENSOR_Q3_K) q3k_decode_block((const block_q3_K *)blk, &D[r]);
+            if (t == TENSOR_Q2_K) q2k_decode_block((const block_q2_K *)blk, &D[r]);
+            else if (t == TENSOR_Q3_K) q3k_decode_block((const block_q3_K *)blk, &D[r]);
             else iq4xs_decode_block((const block_iq4_xs *)blk, &D[r]);
         }
         for (int c = 0; c < nc; c++) {
@@ -616,15 +640,27 @@ INLINE void gemm_superblocks(enum tensor_type t, int n, float *s, size_t s_strid
             for (int v = 0; v < 8 && t == TENSOR_Q3_K; v++)
                 y4[v] = _mm256_maddubs_epi16(_mm256_set1_epi8(4), loadu256(yb->qs + 32 * v));
             for (int r = 0; r < nr; r++) {
-                const __m256i sumi = t == TENSOR_Q3_K ? q3k_tile_sum(&D[r], yb, y4) : iq4xs_tile_sum(&D[r], yb);
-                acc[r][c][i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(D[r].d * yb->d), _mm256_cvtepi32_ps(sumi),
-                                                   acc[r][c][i & 1]);
+                __m256 *a = &acc[r][c][i & 1];
+                if (t == TENSOR_Q2_K) { /* q2k_block: the mins first */
+                    const __m256i mins = _mm256_madd_epi16(D[r].mn, loadu256(yb->bsums));
+                    *a = _mm256_fmadd_ps(_mm256_set1_ps(-yb->d * D[r].dmin), _mm256_cvtepi32_ps(mins), *a);
+                }
+                const __m256i sumi = t == TENSOR_IQ4_XS ? iq4xs_tile_sum(&D[r], yb)
+                                                        : k23_tile_sum(&D[r], yb, t == TENSOR_Q3_K ? y4 : NULL);
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(D[r].d * yb->d), _mm256_cvtepi32_ps(sumi), *a);
             }
         }
     }
     for (int r = 0; r < nr; r++)
         for (int c = 0; c < nc; c++)
             s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+}
+
+static void gemm_q2_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
+                      size_t y_stride, int nr, int nc) {
+    if (nc == 1)
+        for (int r = 0; r < nr; r++) vec_dot_q2_K(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
+    else gemm_superblocks(TENSOR_Q2_K, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
 }
 
 static void gemm_q3_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
@@ -962,6 +998,7 @@ void tensor_kernels_avx2(tensor_kernels *k) {
     k->to_float[TENSOR_Q6_K] = dequant_q6_K;
 
     tensor_gemm_avx2(k);
+    k->gemm[TENSOR_Q2_K] = gemm_q2_K;
     k->gemm[TENSOR_Q3_K] = gemm_q3_K;
     k->gemm[TENSOR_MXFP4] = gemm_mxfp4;
     k->gemm[TENSOR_IQ4_NL] = gemm_iq4_nl;
