@@ -471,6 +471,25 @@ static void vec_dot_mxfp4(int n, float *s, const void *vx, const void *vy) {
     DOT_BLOCKS(blk_mxfp4, n, s, vx, vy, block_mxfp4, block_q8_0, QK_MXFP4);
 }
 
+/* The tile kernels kept beside a vec_dot: each output's two block
+ * accumulators (even and odd blocks, as DOT_BLOCKS keeps them) added and
+ * summed as vec_dot ends them; a single token takes vec_dot itself. */
+typedef __m256 tile_acc[TENSOR_GEMM_ROWS][TENSOR_GEMM_COLS][2];
+
+INLINE void tile_store(float *s, size_t s_stride, tile_acc acc, int nr, int nc) {
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++)
+            s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+}
+
+#define TILE_KERNEL(name, T, LOOP) \
+    static void gemm_##name(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y, \
+                            size_t y_stride, int nr, int nc) { \
+        if (nc == 1) \
+            for (int r = 0; r < nr; r++) vec_dot_##name(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y); \
+        else LOOP(T, n, s, s_stride, x, x_stride, y, y_stride, nr, nc); \
+    }
+
 /* MXFP4 and IQ4_NL tiles: their vec_dot's arithmetic (the same int32
  * lanes, float steps and order, so the same bits; a single token takes
  * vec_dot itself), with a row's blocks decoded once a call for all the
@@ -515,7 +534,7 @@ INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const
     const int nb = n / 32;
     lut_decoded D;
     float yd[TENSOR_GEMM_COLS][LUT_CHUNK];
-    __m256 acc[TENSOR_GEMM_ROWS][TENSOR_GEMM_COLS][2];
+    tile_acc acc;
     for (int r = 0; r < nr; r++)
         for (int c = 0; c < nc; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
     for (int b0 = 0; b0 < nb; b0 += LUT_CHUNK) { /* b0 even: a block's parity is j's */
@@ -538,24 +557,13 @@ INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const
             }
         }
     }
-    for (int r = 0; r < nr; r++)
-        for (int c = 0; c < nc; c++)
-            s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+    tile_store(s, s_stride, acc, nr, nc);
 }
 
-static void gemm_mxfp4(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
-                       size_t y_stride, int nr, int nc) {
-    if (nc == 1)
-        for (int r = 0; r < nr; r++) vec_dot_mxfp4(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
-    else gemm_lut(TENSOR_MXFP4, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
-}
+TILE_KERNEL(mxfp4, TENSOR_MXFP4, gemm_lut)
+TILE_KERNEL(iq4_nl, TENSOR_IQ4_NL, gemm_lut)
 
-static void gemm_iq4_nl(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
-                        size_t y_stride, int nr, int nc) {
-    if (nc == 1)
-        for (int r = 0; r < nr; r++) vec_dot_iq4_nl(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
-    else gemm_lut(TENSOR_IQ4_NL, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
-}
+
 
 /* IQ4_XS: eight 32-element sub-blocks with 6-bit scales (minus 32), two a
  * step; maddubs pairs stay below 2 * 127 * 127, then madd applies the scale. */
@@ -623,7 +631,7 @@ INLINE void gemm_superblocks(enum tensor_type t, int n, float *s, size_t s_strid
                              size_t x_stride, const uint8_t *y, size_t y_stride, int nr, int nc) {
     const size_t bb = t == TENSOR_Q2_K ? sizeof(block_q2_K) : t == TENSOR_Q3_K ? sizeof(block_q3_K)
                                                                                : sizeof(block_iq4_xs);
-    __m256 acc[TENSOR_GEMM_ROWS][TENSOR_GEMM_COLS][2];
+    tile_acc acc;
     for (int r = 0; r < nr; r++)
         for (int c = 0; c < nc; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
     for (int i = 0; i < n / QK_K; i++) {
@@ -651,31 +659,15 @@ INLINE void gemm_superblocks(enum tensor_type t, int n, float *s, size_t s_strid
             }
         }
     }
-    for (int r = 0; r < nr; r++)
-        for (int c = 0; c < nc; c++)
-            s[(size_t)c * s_stride + (size_t)r] = hsum_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]));
+    tile_store(s, s_stride, acc, nr, nc);
 }
 
-static void gemm_q2_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
-                      size_t y_stride, int nr, int nc) {
-    if (nc == 1)
-        for (int r = 0; r < nr; r++) vec_dot_q2_K(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
-    else gemm_superblocks(TENSOR_Q2_K, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
-}
+TILE_KERNEL(q2_K, TENSOR_Q2_K, gemm_superblocks)
+TILE_KERNEL(q3_K, TENSOR_Q3_K, gemm_superblocks)
+TILE_KERNEL(iq4_xs, TENSOR_IQ4_XS, gemm_superblocks)
 
-static void gemm_q3_K(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
-                      size_t y_stride, int nr, int nc) {
-    if (nc == 1)
-        for (int r = 0; r < nr; r++) vec_dot_q3_K(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
-    else gemm_superblocks(TENSOR_Q3_K, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
-}
 
-static void gemm_iq4_xs(int n, float *s, size_t s_stride, const void *x, size_t x_stride, const void *y,
-                        size_t y_stride, int nr, int nc) {
-    if (nc == 1)
-        for (int r = 0; r < nr; r++) vec_dot_iq4_xs(n, &s[r], (const uint8_t *)x + (size_t)r * x_stride, y);
-    else gemm_superblocks(TENSOR_IQ4_XS, n, s, s_stride, x, x_stride, y, y_stride, nr, nc);
-}
+
 
 /* ---- float types: several accumulators so FMA latency is hidden ---- */
 
