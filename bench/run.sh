@@ -12,7 +12,7 @@
 #
 # Usage: bench/run.sh [options]          (`make bench` runs it with none)
 #   --models "P:T ..."   models as preset:type of make-bench-model.py
-#                        (default "llama-1b:q4_k_m llama-1b:q8_0 qwen2-0.5b:q4_k_m qwen2-0.5b:q8_0");
+#                        (default "llama-1b:q4_k_m llama-1b:q8_0 llama-1b:f16 qwen2-0.5b:q4_k_m qwen2-0.5b:q8_0");
 #                        missing files are made
 #                        in bench/models/P-T.gguf.  A path to an existing .gguf also works.
 #   --threads "1 2"      thread counts (default "1 2")
@@ -37,7 +37,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 
-MODELS="llama-1b:q4_k_m llama-1b:q8_0 qwen2-0.5b:q4_k_m qwen2-0.5b:q8_0"
+MODELS="llama-1b:q4_k_m llama-1b:q8_0 llama-1b:f16 qwen2-0.5b:q4_k_m qwen2-0.5b:q8_0"
 THREADS="1 2"
 REPS=3
 PP=512
