@@ -28,23 +28,21 @@ static void fill_gelu_table(void) {
  * round-to-nearest-even as tensor_f32_to_f16, eight at a time). */
 #define GELU_CHUNK 256
 
-static void gelu_chunk(float *out, const float *x, const float *up, int n) {
+/* x = gelu(x), times up where given. */
+static void gelu_rows(float *x, const float *up, int n) {
+    pthread_once(&GELU_ONCE, fill_gelu_table);
     uint16_t h[GELU_CHUNK];
-    tensor_get_traits(TENSOR_F16)->from_float(x, h, n);
-    for (int i = 0; i < n; i++) {
-        const float v = x[i];
-        const float g = v <= -10.0f ? 0.0f : v >= 10.0f ? v : GELU_OF_HALF[h[i]];
-        out[i] = up ? g * up[i] : g;
+    for (int i0 = 0; i0 < n; i0 += GELU_CHUNK) {
+        const int m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
+        tensor_get_traits(TENSOR_F16)->from_float(x + i0, h, m);
+        for (int i = 0; i < m; i++) {
+            const float v = x[i0 + i];
+            const float g = v <= -10.0f ? 0.0f : v >= 10.0f ? v : GELU_OF_HALF[h[i]];
+            x[i0 + i] = up ? g * up[i0 + i] : g;
+        }
     }
 }
 
-void model_gelu(float *x, int n) {
-    pthread_once(&GELU_ONCE, fill_gelu_table);
-    for (int i = 0; i < n; i += GELU_CHUNK) gelu_chunk(x + i, x + i, NULL, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
-}
+void model_gelu(float *x, int n) { gelu_rows(x, NULL, n); }
 
-void model_gemma_geglu(float *gate, const float *up, int n) {
-    pthread_once(&GELU_ONCE, fill_gelu_table);
-    for (int i = 0; i < n; i += GELU_CHUNK)
-        gelu_chunk(gate + i, gate + i, up + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
-}
+void model_gemma_geglu(float *gate, const float *up, int n) { gelu_rows(gate, up, n); }

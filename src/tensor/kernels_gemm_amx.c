@@ -51,7 +51,6 @@ static _Thread_local int loaded_rows; /* m of the configuration this thread load
 
 /* Loaded only when m changes: a tile count of 17-31 activation rows
  * alternates 16 and the rest every step (a prompt's last tile only). */
-
 static void configure(int m) {
     if (loaded_rows == m) return;
     alignas(64) tile_config c;

@@ -1123,16 +1123,14 @@ INLINE __m256 flt_load(enum tensor_type t, const uint8_t *row, int k) {
 
 INLINE float flt_scalar(enum tensor_type t, const uint8_t *row, int k) {
     if (t == TENSOR_F16) return tensor_x86_half(row + 2 * (size_t)k);
-    float f;
     if (t == TENSOR_F32) {
+        float f;
         memcpy(&f, row + 4 * (size_t)k, sizeof f);
-    } else {
-        uint16_t h;
-        memcpy(&h, row + 2 * (size_t)k, sizeof h);
-        const uint32_t u = (uint32_t)h << 16;
-        memcpy(&f, &u, sizeof f);
+        return f;
     }
-    return f;
+    uint16_t h;
+    memcpy(&h, row + 2 * (size_t)k, sizeof h);
+    return tensor_bf16_to_f32(h);
 }
 
 /* sum[c][r] = the lanes of the products rows[r][k] * yrow[c][k], k < n8,
