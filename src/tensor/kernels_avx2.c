@@ -58,9 +58,9 @@ INLINE __m256i dot_u8_off(__m256i xu, __m256i y, __m256i off) {
 /* 16 bytes of packed nibbles to 32 bytes: the low nibbles are elements
  * 0..15, the high nibbles 16..31 (the order of Q4_0/Q4_1/Q5_0/Q5_1). */
 INLINE __m256i unpack_nibbles(const uint8_t *q) {
-    __m128i t = loadu128(q);
-    __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1);
-    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+    /* the 16 bytes in both halves (a load, no shuffle), the upper shifted */
+    const __m256i b = _mm256_broadcastsi128_si256(loadu128(q));
+    return _mm256_and_si256(_mm256_srlv_epi64(b, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
 /* Byte j is 0xFF where bit j of the 32 bits at qh is set (the fifth bits
