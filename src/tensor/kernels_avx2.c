@@ -527,6 +527,23 @@ INLINE __m256 lut_step(const lut_decoded *D, int j, const block_q8_0 *y, const f
     return _mm256_fmadd_ps(_mm256_mul_ps(D->d[j], _mm256_broadcast_ss(yd)), _mm256_cvtepi32_ps(p), acc);
 }
 
+/* Decoded blocks 0 .. k-1 of a row against ncol (1 or 2) tokens' blocks
+ * yb[c] of scales yd[c], into each token's even and odd accumulators
+ * a[c]: two tokens a pass share the decoded vectors' loads. */
+INLINE void lut_cols(const lut_decoded *D, int k, const block_q8_0 *const yb[2], const float *const yd[2],
+                     __m256 (*a)[2], int ncol) {
+    __m256 even[2], odd[2];
+    for (int c = 0; c < ncol; c++) even[c] = a[c][0], odd[c] = a[c][1];
+    int j = 0;
+    for (; j + 1 < k; j += 2)
+        for (int c = 0; c < ncol; c++) {
+            even[c] = lut_step(D, j, yb[c] + j, yd[c] + j, even[c]);
+            odd[c] = lut_step(D, j + 1, yb[c] + j + 1, yd[c] + j + 1, odd[c]);
+        }
+    for (int c = 0; c < ncol && j < k; c++) even[c] = lut_step(D, j, yb[c] + j, yd[c] + j, even[c]);
+    for (int c = 0; c < ncol; c++) a[c][0] = even[c], a[c][1] = odd[c];
+}
+
 /* A chunk of blocks at a time: the tokens' scales as floats once, then
  * each row's blocks decoded once for all the tokens. */
 INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const uint8_t *x, size_t x_stride,
@@ -544,16 +561,15 @@ INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const
                 yd[c][j] = half_tab(&((const block_q8_0 *)(y + (size_t)c * y_stride) + b0 + j)->d);
         for (int r = 0; r < nr; r++) {
             lut_decode(t, x + (size_t)r * x_stride, b0, k, &D);
-            for (int c = 0; c < nc; c++) {
-                const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)c * y_stride) + b0;
-                __m256 a0 = acc[r][c][0], a1 = acc[r][c][1];
-                int j = 0;
-                for (; j + 1 < k; j += 2) {
-                    a0 = lut_step(&D, j, yb + j, &yd[c][j], a0);
-                    a1 = lut_step(&D, j + 1, yb + j + 1, &yd[c][j + 1], a1);
-                }
-                if (j < k) a0 = lut_step(&D, j, yb + j, &yd[c][j], a0);
-                acc[r][c][0] = a0, acc[r][c][1] = a1;
+            for (int c = 0; c < nc; c += 2) {
+                const block_q8_0 *yb[2] = {(const block_q8_0 *)(y + (size_t)c * y_stride) + b0, NULL};
+                const float *ydc[2] = {yd[c], NULL};
+                if (c + 1 < nc) {
+                    yb[1] = (const block_q8_0 *)(y + (size_t)(c + 1) * y_stride) + b0;
+                    ydc[1] = yd[c + 1];
+                    lut_cols(&D, k, yb, ydc, acc[r] + c, 2);
+                } else
+                    lut_cols(&D, k, yb, ydc, acc[r] + c, 1);
             }
         }
     }
