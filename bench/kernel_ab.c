@@ -1,6 +1,8 @@
-/* In-process A/B of the AVX2 tile kernels (kernels_gemm_avx2.c): an older
- * copy of that file, built with its install function renamed to
- * tensor_gemm_avx2_old, against the current library's, on the same packed
+/* In-process A/B of the AVX2 tile kernels (kernels_gemm_avx2.c, or with
+ * KAB_WHOLE_AVX2 kernels_avx2.c, whose install function installs the
+ * former too): an older copy of that file, built with its install
+ * function renamed (tensor_gemm_avx2_old, tensor_kernels_avx2_old),
+ * against the current library's, on the same packed
  * matrix (or, for a type without a packed layout, such as F16, the same
  * rows through gemm), the two alternating rep by rep. On a host whose speed drifts by
  * a third from minute to minute, separate processes could not tell a 10%
@@ -19,7 +21,16 @@
 #include "tensor/quants.h"
 #include "tensor/tensor.h"
 
+#ifdef KAB_WHOLE_AVX2
+void tensor_kernels_avx2_old(tensor_kernels *k);
+void tensor_kernels_avx2(tensor_kernels *k);
+#define INSTALL_OLD tensor_kernels_avx2_old
+#define INSTALL_NEW tensor_kernels_avx2
+#else
 void tensor_gemm_avx2_old(tensor_kernels *k);
+#define INSTALL_OLD tensor_gemm_avx2_old
+#define INSTALL_NEW tensor_gemm_avx2
+#endif
 
 enum { N_IN = 2048, ROUNDS = 21 };
 
@@ -68,8 +79,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     static tensor_kernels old_k, new_k;
-    tensor_gemm_avx2_old(&old_k);
-    tensor_gemm_avx2(&new_k);
+    INSTALL_OLD(&old_k);
+    INSTALL_NEW(&new_k);
     const enum tensor_type t = (enum tensor_type)type;
     const bool packs = old_k.pack[t] && new_k.pack[t] && old_k.packed_block_bytes[t] == new_k.packed_block_bytes[t];
     if (!packs && !(old_k.gemm[t] && new_k.gemm[t])) {
@@ -86,7 +97,15 @@ int main(int argc, char **argv) {
     float *out_old = malloc(sizeof(float) * (size_t)rows * tokens), *out_new = malloc(sizeof(float) * (size_t)rows * tokens);
     for (int r = 0; r < rows; r++) {
         for (int i = 0; i < N_IN; i++) f[i] = rnd_unit();
-        tr->from_float(f, w + (size_t)r * row_bytes, N_IN);
+        if (tr->from_float) {
+            tr->from_float(f, w + (size_t)r * row_bytes, N_IN);
+            continue;
+        }
+        /* no quantizer (IQ4_NL, IQ4_XS): random quants, each block's
+         * leading half scale 2^-6 */
+        uint8_t *row = w + (size_t)r * row_bytes;
+        for (size_t i = 0; i < row_bytes; i++) row[i] = (uint8_t)rand();
+        for (size_t b = 0; b < row_bytes; b += tr->type_size) row[b] = 0x00, row[b + 1] = 0x24;
     }
     for (int g = 0; g < rows / TENSOR_GEMM_ROWS && packs; g++)
         new_k.pack[t](w + (size_t)g * TENSOR_GEMM_ROWS * row_bytes, row_bytes, packed + (size_t)g * group_bytes, N_IN);
