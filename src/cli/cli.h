@@ -14,6 +14,8 @@ int cli_run(int argc, char **argv);
 int cli_stop(int argc, char **argv);
 int cli_pull(int argc, char **argv);
 int cli_push(int argc, char **argv);
+int cli_signin(int argc, char **argv);
+int cli_signout(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_ps(int argc, char **argv);
 int cli_cp(int argc, char **argv);

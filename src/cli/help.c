@@ -13,7 +13,7 @@ typedef struct help_flag {
 typedef struct help_cmd {
     const char *name, *use, *short_text, *aliases;
     help_flag flags[12];
-    const char *env; /* "run", "serve" or NULL for OLLAMA_HOST */
+    const char *env; /* "run", "serve", "none" (no section) or NULL for OLLAMA_HOST */
 } help_cmd;
 
 #define HOST_ENV "OLLAMA_HOST", "IP Address for the ollama server (default 127.0.0.1:11434)"
@@ -53,6 +53,10 @@ static const help_cmd cmds[] = {
      {{"  -h, --help", "help for pull"}, {"      --insecure", "Use an insecure registry"}}, NULL},
     {"push", "push MODEL", "Push a model to a registry", NULL,
      {{"  -h, --help", "help for push"}, {"      --insecure", "Use an insecure registry"}}, NULL},
+    {"signin", "signin", "Sign in to ollama.com", NULL, {{"  -h, --help", "help for signin"}}, "none"},
+    {"signout", "signout", "Sign out from ollama.com", NULL, {{"  -h, --help", "help for signout"}}, "none"},
+    {"login", "login", "Sign in to ollama.com", NULL, {{"  -h, --help", "help for login"}}, "none"},
+    {"logout", "logout", "Sign out from ollama.com", NULL, {{"  -h, --help", "help for logout"}}, "none"},
     {"list", "list", "List models", "list, ls", {{"  -h, --help", "help for list"}}, NULL},
     {"ps", "ps", "List running models", NULL, {{"  -h, --help", "help for ps"}}, NULL},
     {"cp", "cp SOURCE DESTINATION", "Copy a model", NULL, {{"  -h, --help", "help for cp"}}, NULL},
@@ -80,6 +84,7 @@ int cli_help_for(const char *name, FILE *out) {
         if (c->aliases) fprintf(out, "Aliases:\n  %s\n\n", c->aliases);
         fprintf(out, "Flags:\n");
         print_flags(c->flags, out);
+        if (c->env && strcmp(c->env, "none") == 0) return 0;
         fprintf(out, "\nEnvironment Variables:\n");
         if (c->env && strcmp(c->env, "run") == 0)
             fprintf(out, "      %-27s   %s\n", "OLLAMA_EDITOR",

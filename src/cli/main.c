@@ -17,6 +17,8 @@ static void usage(FILE *out) {
             "  stop        Stop a running model\n"
             "  pull        Pull a model from a registry\n"
             "  push        Push a model to a registry\n"
+            "  signin      Sign in to ollama.com\n"
+            "  signout     Sign out from ollama.com\n"
             "  list        List models\n"
             "  ps          List running models\n"
             "  cp          Copy a model\n"
@@ -43,7 +45,8 @@ static const command commands[] = {
     {"serve", cli_serve}, {"start", cli_serve}, {"create", cli_create}, {"show", cli_show},
     {"run", cli_run},     {"stop", cli_stop},   {"pull", cli_pull},     {"push", cli_push},
     {"list", cli_list},   {"ls", cli_list},     {"ps", cli_ps},         {"cp", cli_cp},
-    {"rm", cli_rm},       {"generate-file", cli_generate_file},         {"bench-file", cli_bench_file},
+    {"rm", cli_rm},       {"signin", cli_signin}, {"login", cli_signin},  {"signout", cli_signout},
+    {"logout", cli_signout}, {"generate-file", cli_generate_file},      {"bench-file", cli_bench_file},
     {"quantize-file", cli_quantize_file},
 };
 

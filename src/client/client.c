@@ -259,8 +259,8 @@ int client_heartbeat(client *c, oc_error *err) {
     return 0;
 }
 
-int client_json(client *c, const char *method, const char *path, json_t *body, json_t **out, long *status,
-                oc_error *err) {
+static int json_request(client *c, const char *method, const char *path, json_t *body, json_t **out, long *status,
+                        bool error_body, oc_error *err) {
     if (out) *out = NULL;
     xfer x = {.err = err};
     long code = 0;
@@ -273,11 +273,21 @@ int client_json(client *c, const char *method, const char *path, json_t *body, j
     } else if (code < 200 || code >= 300) {
         answer_error(&x, code, false);
         ret = -1;
-    } else if (out && x.body.len) {
-        *out = json_loadb(x.body.data, x.body.len, 0, NULL);
     }
+    if (rc == CURLE_OK && out && x.body.len && (ret == 0 || error_body))
+        *out = json_loadb(x.body.data, x.body.len, 0, NULL);
     xfer_free(&x);
     return ret;
+}
+
+int client_json(client *c, const char *method, const char *path, json_t *body, json_t **out, long *status,
+                oc_error *err) {
+    return json_request(c, method, path, body, out, status, false, err);
+}
+
+int client_json_any(client *c, const char *method, const char *path, json_t *body, json_t **out, long *status,
+                    oc_error *err) {
+    return json_request(c, method, path, body, out, status, true, err);
 }
 
 int client_stream(client *c, const char *path, json_t *body, client_object_fn fn, void *ud, oc_error *err) {

@@ -34,6 +34,11 @@ int client_ensure_server(client *c, oc_error *err);
  * when status is not NULL (0 = no answer). */
 int client_json(client *c, const char *method, const char *path, json_t *body, json_t **out, long *status,
                 oc_error *err);
+/* client_json that also hands back the JSON body of a non-2xx answer in
+ * *out (the caller frees it), for answers with more than `error` (the
+ * signin_url of a 401 from /api/me). */
+int client_json_any(client *c, const char *method, const char *path, json_t *body, json_t **out, long *status,
+                    oc_error *err);
 
 /* A streaming request: fn is called for each NDJSON object (borrowed). A
  * non-2xx answer gives "<code> <reason>: <error>"; an {"error"} line gives

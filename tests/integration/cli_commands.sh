@@ -2,7 +2,7 @@
 # The `ollama` command line against a real server: create, list/ls, show
 # (every flag), run one-shot (streamed text equals the API's, piped stdin,
 # --verbose statistics, --think errors), ps, stop, cp, rm (and --all),
-# -v, help, and the error lines and exit codes of bad input (cli.md).
+# signin/signout, -v, help, and the error lines and exit codes of bad input (cli.md).
 set -u
 bin=$1
 . "$(dirname "$0")/lib.sh"
@@ -155,6 +155,12 @@ cli list --help
 [[ "$OUT" == "List models"*"Aliases:"$'\n'"  list, ls"* ]]; r=$?; expect "list --help" $r
 cli --help
 [[ "$OUT" == "Large language model runner"* ]] && [[ "$OUT" == *"  pull        Pull a model from a registry"* ]]; r=$?; expect "--help lists the commands" $r
+[[ "$OUT" == *$'  push        Push a model to a registry\n  signin      Sign in to ollama.com\n  signout     Sign out from ollama.com\n  list'* ]]; r=$?; expect "--help lists signin and signout after push" $r
+# This server has no ollama.com account: its answers, as the CLI shows them.
+cli signin
+[ "$RC" = 1 ] && [ "$ERR" = "Error: account unavailable" ] && [ -z "$OUT" ]; r=$?; expect "signin: $ERR" $r
+cli signout
+[ "$RC" = 1 ] && [ "$ERR" = "Error: there was an error signing out" ]; r=$?; expect "signout: $ERR" $r
 cli foo
 [ "$RC" = 1 ] && [ "$ERR" = 'Error: unknown command "foo" for "ollama"' ]; r=$?; expect "unknown command: $ERR" $r
 cli list --bogus

@@ -2,7 +2,8 @@
 """A scripted stand-in for `ollama serve` that the CLI tests talk to: fixed
 /api/pull and /api/push NDJSON progress streams (as api.md documents them),
 errors before and inside a stream, a model that exists only after a pull,
-a thinking model and an embedding model. Usage: cli_fake_server.py PORTFILE REQUESTLOG."""
+a thinking model, an embedding model, and an ollama.com account (signed in
+until /api/signout). Usage: cli_fake_server.py PORTFILE REQUESTLOG."""
 import json
 import sys
 import time
@@ -11,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 A = "sha256:" + "a" * 64
 B = "sha256:" + "b" * 64
 pulled = set()
+account = {"signed_in": True}  # /api/me and /api/signout: signed in until signed out
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -64,6 +66,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.generate(req)
         if self.path == "/api/embed":
             return self.send(200, {"model": model, "embeddings": [[0.1, -0.25, 3, 1e-05, 1e-07, 0]]})
+        if self.path == "/api/me":
+            if account["signed_in"]:
+                return self.send(200, {"id": "u1", "name": "alice", "email": "alice@example.com"})
+            return self.send(401, {"error": "unauthorized",
+                                   "signin_url": "https://ollama.com/connect?name=host&key=abc"})
+        if self.path == "/api/signout":
+            if not account["signed_in"]:
+                return self.send(401, {"error": "you are not currently signed in"})
+            account["signed_in"] = False
+            return self.send(200, None)
         self.send(404, {"error": "not found"})
 
     def pull(self, model):

@@ -80,6 +80,23 @@ cli run embedder x --dimensions two
 cli run embedder </dev/null
 [ "$RC" = 1 ] && [ "$ERR" = 'Error: embedding models require input text. Usage: ollama run <model> "your text here"' ]; r=$?; expect "embedding without text: $ERR" $r
 
+# signin / signout (and the hidden login / logout) through /api/me and
+# /api/signout; no desktop session, so no browser is started.
+unset DISPLAY WAYLAND_DISPLAY
+cli signin
+[ "$RC" = 0 ] && [ "$OUT" = "You are already signed in as user 'alice'" ] && [ "$(tail -c2 "$O" | od -An -c | tr -d ' ')" = '\n\n' ]; r=$?; expect "signin when signed in: $OUT" $r
+cli signout
+[ "$RC" = 0 ] && [ "$OUT" = "You have signed out of ollama.com" ] && [ "$(tail -c2 "$O" | od -An -c | tr -d ' ')" = '\n\n' ]; r=$?; expect "signout: $OUT" $r
+cli logout
+[ "$RC" = 0 ] && [ "$OUT" = "You are not signed in to ollama.com" ]; r=$?; expect "signout when signed out: $OUT" $r
+cli login
+want=$'You need to be signed in to Ollama to run Cloud models.\n\nIf your browser did not open, navigate to:\n    https://ollama.com/connect?name=host&key=abc'
+[ "$RC" = 0 ] && [ "$OUT" = "$want" ] && [ "$(tail -c2 "$O" | od -An -c | tr -d ' ')" = '\n\n' ]; r=$?; expect "signin when signed out: $OUT" $r
+cli signin extra
+[ "$RC" = 1 ] && [ "$ERR" = "Error: accepts 0 arg(s), received 1" ]; r=$?; expect "signin takes no arguments: $ERR" $r
+cli signout --help
+[ "$RC" = 0 ] && [ "$OUT" = $'Sign out from ollama.com\n\nUsage:\n  ollama signout [flags]\n\nFlags:\n  -h, --help   help for signout' ]; r=$?; expect "signout --help: $OUT" $r
+
 # On a terminal the bars are redrawn in place (tmux).
 if command -v tmux >/dev/null; then
   export LC_ALL=C.UTF-8 # tmux draws and grep counts the bar's characters as UTF-8
