@@ -162,6 +162,10 @@ static void assign(engine *e, request *r) {
         if (s->req) continue;
         int len = common_prefix(s->cache, s->n_cache, r->tokens, r->n_tokens);
         if (len > s->reuse_limit) len = s->reuse_limit;
+        /* where evaluation would start: a sliding-window ring must still
+         * hold the window before it */
+        int start = len < r->n_tokens ? len : r->n_tokens - 1;
+        if (model_kv_reusable(e->m, i, start) != start) len = 0;
         if (len > best_len) best = &e->slots[i], best_len = len;
     }
     slot *s = best;

@@ -211,11 +211,23 @@ static int alloc_state(model *m, oc_error *err) {
     kv->head_bytes = tensor_row_size(kv->type, hp->head_dim);
     if (!kv->row_bytes || !kv->head_bytes)
         return oc_fail(err, "KV cache type %s does not fit head size %d", tensor_type_name(kv->type), hp->head_dim);
-    size_t kv_total = kv->row_bytes * (size_t)p->n_ctx * (size_t)p->n_seq * (size_t)hp->n_layer;
-    kv->k = oc_aligned_alloc(kv_total);
-    kv->v = oc_aligned_alloc(kv_total);
-    memset(kv->k, 0, kv_total);
-    memset(kv->v, 0, kv_total);
+    kv->cap = oc_malloc((size_t)hp->n_layer * sizeof(int));
+    kv->row0 = oc_malloc((size_t)hp->n_layer * sizeof(size_t));
+    kv->max_pos = oc_malloc((size_t)p->n_seq * sizeof(int));
+    size_t rows = 0;
+    for (int il = 0; il < hp->n_layer; il++) {
+        bool ring = m->layers[il].swa && hp->n_swa > 0 && !p->swa_full && !hp->encoder;
+        int window_rows = ring && hp->n_swa < p->n_ctx ? hp->n_swa + p->n_batch - 1 : p->n_ctx;
+        kv->cap[il] = window_rows < p->n_ctx ? window_rows : p->n_ctx;
+        kv->row0[il] = rows;
+        rows += (size_t)p->n_seq * (size_t)kv->cap[il];
+    }
+    for (int s = 0; s < p->n_seq; s++) kv->max_pos[s] = -1;
+    kv->bytes = rows * kv->row_bytes;
+    kv->k = oc_aligned_alloc(kv->bytes);
+    kv->v = oc_aligned_alloc(kv->bytes);
+    memset(kv->k, 0, kv->bytes);
+    memset(kv->v, 0, kv->bytes);
 
     scratch *s = &m->s;
     size_t nb = (size_t)p->n_batch;
@@ -389,6 +401,9 @@ void model_free(model *m) {
     free(s->runs);
     oc_aligned_free(m->kv.k);
     oc_aligned_free(m->kv.v);
+    free(m->kv.cap);
+    free(m->kv.row0);
+    free(m->kv.max_pos);
     model_moe_free(m);
     free_layers(m);
     free(m->packed);
@@ -414,6 +429,31 @@ int model_n_batch(const model *m) { return m->params.n_batch; }
 
 size_t model_packed_bytes(const model *m) { return m->packed_bytes; }
 
+bool model_kv_ring(const model *m, int il) { return m->kv.cap[il] < m->params.n_ctx; }
+
+size_t model_kv_bytes(const model *m) { return 2 * m->kv.bytes; }
+
+/* Going on at position n needs positions n - n_swa + 1 .. n - 1 of every
+ * ring; the lowest of them is still in its row unless a position at
+ * least cap above it was written since (which max_pos bounds). */
+int model_kv_reusable(const model *m, int seq, int n) {
+    if (n <= 0 || m->hp.encoder || seq < 0 || seq >= m->params.n_seq) return n > 0 ? n : 0;
+    int lowest = n - m->hp.n_swa + 1 > 0 ? n - m->hp.n_swa + 1 : 0;
+    for (int il = 0; il < m->hp.n_layer; il++)
+        if (model_kv_ring(m, il) && m->kv.max_pos[seq] >= lowest + m->kv.cap[il]) return 0;
+    return n;
+}
+
+/* After a batch: its runs' highest positions; a run from 0 starts over. */
+static void note_positions(model *m, const model_batch *b) {
+    for (int i = 0; i < b->n; i++) {
+        int *mp = &m->kv.max_pos[b->seq[i]];
+        if (i == 0 || b->seq[i] != b->seq[i - 1]) /* a run's first token */
+            if (b->pos[i] == 0) *mp = -1;
+        if (b->pos[i] > *mp) *mp = b->pos[i];
+    }
+}
+
 /* Sequence ids index KV slots for decoders; encoders keep no cache, so
  * there they only label the inputs. */
 static int check_batch(const model *m, const model_batch *b, oc_error *err) {
@@ -432,6 +472,10 @@ static int check_batch(const model *m, const model_batch *b, oc_error *err) {
             return oc_fail(err, "positions of sequence %d are not consecutive", b->seq[i]);
         for (int j = 0; j < i && b->seq[i] != b->seq[i - 1]; j++)
             if (b->seq[j] == b->seq[i]) return oc_fail(err, "sequence %d appears in two runs", b->seq[i]);
+        if (!m->hp.encoder && (i == 0 || b->seq[i] != b->seq[i - 1]) &&
+            model_kv_reusable(m, b->seq[i], b->pos[i]) != b->pos[i])
+            return oc_fail(err, "sequence %d cannot go on at position %d: its sliding-window cache holds later "
+                                "positions (start again from 0)", b->seq[i], b->pos[i]);
     }
     return 0;
 }
@@ -439,6 +483,7 @@ static int check_batch(const model *m, const model_batch *b, oc_error *err) {
 int model_decode(model *m, const model_batch *b, float *logits, oc_error *err) {
     if (m->hp.encoder) return oc_fail(err, "this model only produces embeddings");
     if (check_batch(m, b, err)) return -1;
+    note_positions(m, b);
     model_llama_decode(m, b, logits);
     return 0;
 }
@@ -465,7 +510,10 @@ int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, o
         model_batch b = {.n = chunk, .tokens = tokens + done, .pos = pos_arr, .seq = seq_arr};
         bool last = done + chunk == n;
         if (check_batch(m, &b, err)) rc = -1;
-        else model_llama_decode(m, &b, last ? logits : NULL);
+        else {
+            note_positions(m, &b);
+            model_llama_decode(m, &b, last ? logits : NULL);
+        }
     }
     free(pos_arr);
     free(seq_arr);

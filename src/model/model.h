@@ -21,6 +21,7 @@ typedef struct model_params {
     int n_seq;                 /* sequences decoded together, n_ctx positions each; 0: 1 */
     enum tensor_type kv_type;  /* TENSOR_F16 (default), TENSOR_F32 or TENSOR_Q8_0 */
     bool no_pack;              /* multiply from the file's layout, not a packed copy (tests, benchmarks) */
+    bool swa_full;             /* sliding-window layers keep n_ctx positions, not a ring of their window */
 } model_params;
 
 model_params model_default_params(void);
@@ -101,6 +102,14 @@ int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, o
  * (which holds n_used positions) and moves the later ones down by discard,
  * re-rotating their keys for the new positions. */
 int model_kv_shift(model *m, int seq, int keep, int discard, int n_used, oc_error *err);
+
+/* n when sequence seq can go on at position n with its cached positions
+ * 0 .. n-1 (a reused prompt prefix), 0 when it must start over: a
+ * sliding-window layer's ring may have overwritten the window before n
+ * with later positions. */
+int model_kv_reusable(const model *m, int seq, int n);
+/* Bytes of the KV cache (keys and values). */
+size_t model_kv_bytes(const model *m);
 
 /* Writes a copy of a model with every 2-D weight (norms excepted) in type
  * target, falling back per tensor where the row length does not fit the

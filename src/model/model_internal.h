@@ -70,11 +70,21 @@ typedef struct scratch {
     float **attn_tmp;     /* per thread: one head's key panels, values and attention work */
 } scratch;
 
+/* Per layer and sequence, rows for cap[il] positions: n_ctx, or in a
+ * sliding-window layer (unless swa_full) a ring of n_swa + n_batch - 1,
+ * enough for the window of every token of a batch, position p in row
+ * p % cap. max_pos[seq] is the highest position a sequence has written
+ * since it last started at 0: with it a ring tells whether the window
+ * before a position is still there (model_kv_reusable). */
 typedef struct kv_cache {
     enum tensor_type type;
     size_t row_bytes;     /* one position of one layer: n_head_kv * head_dim */
     size_t head_bytes;    /* one head's slice of a row */
-    uint8_t *k, *v;       /* n_layer x n_seq x n_ctx rows */
+    uint8_t *k, *v;       /* per layer, n_seq x cap[il] rows */
+    int *cap;             /* n_layer */
+    size_t *row0;         /* n_layer: the layer's first row */
+    int *max_pos;         /* n_seq, -1: nothing written */
+    size_t bytes;         /* of k, and of v */
 } kv_cache;
 
 struct model {
@@ -112,8 +122,12 @@ size_t model_attn_tmp_floats(int n_ctx, int hd);
 
 /* Byte offset of the cache row that holds (layer, sequence, position). */
 static inline size_t model_kv_row(const model *m, int il, int seq, int pos) {
-    return (((size_t)il * m->params.n_seq + (size_t)seq) * m->params.n_ctx + (size_t)pos) * m->kv.row_bytes;
+    const int cap = m->kv.cap[il];
+    return (m->kv.row0[il] + (size_t)seq * (size_t)cap + (size_t)(pos % cap)) * m->kv.row_bytes;
 }
+
+/* Whether layer il keeps a ring of its window instead of n_ctx rows. */
+bool model_kv_ring(const model *m, int il);
 
 int model_bind_vector(model *m, float **out, const char *name, int n, bool optional, oc_error *err);
 int model_bind_weight(model *m, weight *w, const char *name, int n_in, int n_out, bool optional, oc_error *err);

@@ -377,8 +377,79 @@ static void check_gemma_gelu(void) {
     free(x);
 }
 
+/* Evaluates tokens [from, to) of seq in one model_eval call (logits of
+ * the last into out); -1 with the error in err on failure. */
+static int eval_range(model *m, const int32_t *toks, int from, int to, float *out, oc_error *err) {
+    return model_eval(m, toks + from, to - from, from, out, err);
+}
+
+/* Sliding-window layers keep a ring of n_swa + n_batch - 1 positions: the
+ * same logits, bit for bit, as a full cache (swa_full) over a run much
+ * longer than the window (these models' n_swa is 8; n_batch 4 makes the
+ * ring 11 rows of 64), through batches, single tokens, a reused prefix
+ * and a context shift; a prefix whose window was overwritten is refused. */
+static void check_swa_ring(const char *file) {
+    model *a = NULL, *b = NULL;
+    for (int full = 0; full < 2; full++) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/data/models/%s", file);
+        model_params p = model_default_params();
+        p.n_threads = 1, p.kv_type = TENSOR_F16, p.n_ctx = 64, p.n_batch = 4, p.swa_full = full;
+        oc_error err;
+        *(full ? &a : &b) = model_load(path, &p, &err);
+    }
+    CHECK_MSG(a && b, "%s loads with and without a ring", file);
+    if (!a || !b) return (void)(model_free(a), model_free(b));
+    CHECK_MSG(model_kv_bytes(b) < model_kv_bytes(a), "%s: the ring is smaller (%zu vs %zu bytes)", file,
+              model_kv_bytes(b), model_kv_bytes(a));
+    const int n_vocab = model_hparams_of(a)->n_vocab;
+    int32_t toks[64];
+    for (int i = 0; i < 64; i++) toks[i] = (int32_t)((i * 37 + 11) % (n_vocab - 10)) + 5;
+    float *la = malloc((size_t)n_vocab * sizeof(float)), *lb = malloc((size_t)n_vocab * sizeof(float));
+    oc_error err;
+    bool same = true, ok = true;
+    /* a prompt of 30 in batches, then 14 tokens one at a time */
+    ok = eval_range(a, toks, 0, 30, la, &err) == 0 && eval_range(b, toks, 0, 30, lb, &err) == 0;
+    same = same && ok && memcmp(la, lb, (size_t)n_vocab * sizeof(float)) == 0;
+    for (int i = 30; i < 44 && ok; i++) {
+        ok = eval_range(a, toks, i, i + 1, la, &err) == 0 && eval_range(b, toks, i, i + 1, lb, &err) == 0;
+        same = same && ok && memcmp(la, lb, (size_t)n_vocab * sizeof(float)) == 0;
+    }
+    CHECK_MSG(ok && same, "%s: ring and full cache agree over 44 positions (%s)", file, ok ? "logits differ" : err.msg);
+    /* A prefix near the end is still whole (44 written, ring 11: going on
+     * at 42 needs 35..41); one further back is not, and is refused. */
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 42), 42);
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 20), 0);
+    CHECK_EQ_INT(model_kv_reusable(a, 0, 20), 20);
+    CHECK_MSG(eval_range(b, toks, 20, 21, lb, &err) != 0 && strstr(err.msg, "sliding-window"),
+              "%s: going on where the ring lost the window fails: %s", file, err.msg);
+    toks[42] = 3, toks[43] = 4; /* a new turn after a common prefix of 42 */
+    ok = eval_range(a, toks, 42, 48, la, &err) == 0 && eval_range(b, toks, 42, 48, lb, &err) == 0;
+    CHECK_MSG(ok && memcmp(la, lb, (size_t)n_vocab * sizeof(float)) == 0, "%s: a reused prefix agrees", file);
+    /* context shift: keep 2, drop 20 of 48, go on at 28 */
+    ok = model_kv_shift(a, 0, 2, 20, 48, &err) == 0 && model_kv_shift(b, 0, 2, 20, 48, &err) == 0;
+    CHECK_MSG(ok, "%s: shift (%s)", file, ok ? "" : err.msg);
+    same = true;
+    for (int i = 28; i < 36 && ok; i++) {
+        ok = eval_range(a, toks, i, i + 1, la, &err) == 0 && eval_range(b, toks, i, i + 1, lb, &err) == 0;
+        same = same && ok && memcmp(la, lb, (size_t)n_vocab * sizeof(float)) == 0;
+    }
+    CHECK_MSG(ok && same, "%s: ring and full cache agree after a context shift", file);
+    /* keeping 30 of 36 and dropping 5: the window of position 31 needs old
+     * position 24, which the ring (25 .. 35) no longer holds */
+    CHECK_MSG(model_kv_shift(b, 0, 30, 5, 36, &err) != 0 && strstr(err.msg, "sliding window"),
+              "%s: a shift that loses the window fails: %s", file, err.msg);
+    printf("sliding-window ring, %s: KV %zu bytes (full cache %zu), same logits over 44 + 6 + 8 positions\n", file,
+           model_kv_bytes(b), model_kv_bytes(a));
+    free(la), free(lb);
+    model_free(a), model_free(b);
+}
+
 int main(void) {
     check_gemma_gelu();
+    check_swa_ring("gemma2.gguf");
+    check_swa_ring("gemma3.gguf");
+    check_swa_ring("gpt-oss.gguf");
     for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++) check_family(FAMILIES[i], NULL);
     check_embedding("gemma-embedding.gguf");
     /* Ollama-published layouts of the same weights (model/compat.c). */
