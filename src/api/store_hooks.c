@@ -4,9 +4,10 @@
 #include "api/api_internal.h"
 #include "model/model.h"
 
-static int quantize_hook(void *ud, const char *in_path, const char *out_path, const char *type, oc_error *err) {
+static int quantize_hook(void *ud, const char *in_path, const char *out_path, const char *type,
+                         store_quantize_progress_fn progress, void *progress_ctx, oc_error *err) {
     (void)ud;
-    return model_quantize_scheme(in_path, out_path, type, err);
+    return model_quantize_scheme(in_path, out_path, type, progress, progress_ctx, err);
 }
 
 /* modelfile.md §7: Ollama's named template nearest the GGUF's. */

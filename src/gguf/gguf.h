@@ -113,6 +113,14 @@ void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const 
  * the file is written. nbytes must match the type and shape. */
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                            const int64_t *ne, const void *data, uint64_t nbytes, oc_error *err);
+/* A tensor whose bytes are made while the file is written:
+ * fill(ctx, out, nbytes, err) writes them to out and returns 0, or -1 with
+ * err set, which fails the write. Only one such tensor's bytes are in
+ * memory at a time (a quantized copy of a model need not fit in RAM). */
+typedef int (*gguf_tensor_fill_fn)(void *ctx, void *out, uint64_t nbytes, oc_error *err);
+int gguf_writer_add_tensor_fill(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                const int64_t *ne, uint64_t nbytes, gguf_tensor_fill_fn fill, void *ctx,
+                                oc_error *err);
 /* Writes a v3 file atomically (temp file + fsync + rename). */
 int gguf_writer_write_file(gguf_writer *w, const char *path, oc_error *err);
 /* Serialises into memory (malloc'ed). */

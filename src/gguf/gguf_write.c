@@ -23,6 +23,8 @@ typedef struct wtensor {
     int64_t ne[GGUF_MAX_DIMS];
     const void *data;
     uint64_t nbytes;
+    gguf_tensor_fill_fn fill; /* instead of data: made when written */
+    void *fill_ctx;
 } wtensor;
 
 struct gguf_writer {
@@ -197,10 +199,11 @@ void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const 
 
 /* ---- tensors ---- */
 
-int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
-                           const int64_t *ne, const void *data, uint64_t nbytes, oc_error *err) {
+static int add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims, const int64_t *ne,
+                      const void *data, uint64_t nbytes, gguf_tensor_fill_fn fill, void *fill_ctx, oc_error *err) {
     if (!w || !name) return oc_fail(err, "gguf writer: add_tensor: %s is NULL", w ? "name" : "writer");
-    wtensor t = {.name = (char *)name, .type = type, .n_dims = n_dims, .data = data, .nbytes = nbytes};
+    wtensor t = {.name = (char *)name, .type = type, .n_dims = n_dims, .data = data, .nbytes = nbytes,
+                 .fill = fill, .fill_ctx = fill_ctx};
     if (n_dims > GGUF_MAX_DIMS || (n_dims && !ne))
         return oc_fail(err, "gguf writer: tensor '%.64s': bad shape (n_dims %u)", name, n_dims);
     for (uint32_t j = 0; j < GGUF_MAX_DIMS; j++) t.ne[j] = j < n_dims ? ne[j] : 1;
@@ -212,7 +215,7 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint
     if (expect != nbytes)
         return oc_fail(err, "gguf writer: tensor '%.64s': nbytes %llu does not match its type and shape (%llu)",
                        name, (ull)nbytes, (ull)expect);
-    if (nbytes && !data) return oc_fail(err, "gguf writer: tensor '%.64s': data is NULL", name);
+    if (nbytes && !data && !fill) return oc_fail(err, "gguf writer: tensor '%.64s': data is NULL", name);
     for (size_t i = 0; i < w->n_tensors; i++)
         if (strcmp(w->tensors[i].name, name) == 0)
             return oc_fail(err, "gguf writer: tensor '%.64s': duplicate name", name);
@@ -223,6 +226,18 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint
     t.name = oc_strdup(name);
     w->tensors[w->n_tensors++] = t;
     return 0;
+}
+
+int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                           const int64_t *ne, const void *data, uint64_t nbytes, oc_error *err) {
+    return add_tensor(w, name, type, n_dims, ne, data, nbytes, NULL, NULL, err);
+}
+
+int gguf_writer_add_tensor_fill(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                const int64_t *ne, uint64_t nbytes, gguf_tensor_fill_fn fill, void *ctx,
+                                oc_error *err) {
+    if (!fill) return oc_fail(err, "gguf writer: tensor '%.64s': no fill function", name ? name : "");
+    return add_tensor(w, name, type, n_dims, ne, NULL, nbytes, fill, ctx, err);
 }
 
 void gguf_writer_free(gguf_writer *w) {
@@ -393,8 +408,16 @@ static int emit(const gguf_writer *w, sink *s) {
     /* Without tensors there is no data section to align; gguf-py writes
      * vocab-only files that way, so they re-write byte for byte. */
     if (w->n_tensors) pad(s, align);
-    for (size_t i = 0; i < w->n_tensors; i++) {
-        put(s, w->tensors[i].data, w->tensors[i].nbytes);
+    for (size_t i = 0; i < w->n_tensors && !s->failed; i++) {
+        const wtensor *t = &w->tensors[i];
+        if (t->fill) {
+            void *buf = oc_malloc(t->nbytes ? t->nbytes : 1);
+            if (t->fill(t->fill_ctx, buf, t->nbytes, s->err) != 0) s->failed = true;
+            else put(s, buf, t->nbytes);
+            free(buf);
+        } else {
+            put(s, t->data, t->nbytes);
+        }
         pad(s, align);
     }
     free(offs);

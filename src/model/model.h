@@ -118,7 +118,9 @@ int model_quantize_file(const char *in_path, const char *out_path, enum tensor_t
 /* Writes a copy quantized with the per-tensor mix of a llama.cpp file type
  * named as Ollama's `create --quantize` upper-cases it: F32, F16, BF16,
  * Q4_0, Q8_0, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K. */
-int model_quantize_scheme(const char *in_path, const char *out_path, const char *name, oc_error *err);
+typedef void (*model_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+int model_quantize_scheme(const char *in_path, const char *out_path, const char *name, model_progress_fn progress,
+                          void *progress_ctx, oc_error *err);
 /* The types model_quantize_scheme gives each tensor of f (and the
  * general.file_type it writes). */
 int model_quantize_plan(const gguf_file *f, const char *name, enum tensor_type *types, int *file_type,

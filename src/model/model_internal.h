@@ -161,9 +161,10 @@ void model_bert_embed(model *m, const model_batch *b, float *out);
 
 /* Whether llama.cpp's quantizer converts t (quantize.c). */
 bool model_tensor_quantizable(const gguf_tensor *t);
-/* Writes f with tensor i converted to types[i] (quantize.c). */
+/* Writes f with tensor i converted to types[i] (quantize.c), telling
+ * progress (or NULL) how many of the tensors' bytes are done. */
 int model_write_quantized(gguf_file *f, const enum tensor_type *types, int file_type, const char *out_path,
-                          oc_error *err);
+                          model_progress_fn progress, void *progress_ctx, oc_error *err);
 
 /* The forward pass of a validated batch. */
 void model_llama_decode(model *m, const model_batch *b, float *logits);

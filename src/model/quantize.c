@@ -3,7 +3,10 @@
  * not divide fall back as llama.cpp's quantizer does (K-quants to the
  * nearest legacy type, then F16). Metadata is copied and general.file_type
  * set. The per-tensor mixes of named schemes (Q4_K_M ...) come with
- * `create --quantize`. */
+ * `create --quantize`. Tensors are converted while the file is written,
+ * one at a time, its rows shared out over the cores: memory holds one
+ * converted tensor, not the whole model. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,49 +65,83 @@ static int file_type_of(enum tensor_type t) {
     }
 }
 
-/* Converts one tensor row by row; returns the new data (malloc'ed). */
-static void *convert_tensor(const gguf_tensor *t, enum tensor_type to, uint64_t *nbytes, oc_error *err) {
-    const tensor_traits *src = tensor_get_traits((enum tensor_type)t->type);
-    const tensor_traits *dst = tensor_get_traits(to);
-    if (!src || !src->to_float || !dst || !dst->from_float) {
-        oc_fail(err, "tensor '%s': cannot convert %s to %s", t->name, tensor_type_name((enum tensor_type)t->type),
-                tensor_type_name(to));
-        return NULL;
-    }
-    int64_t n_rows = t->ne[1] * t->ne[2] * t->ne[3];
-    size_t in_row = tensor_row_size((enum tensor_type)t->type, t->ne[0]), out_row = tensor_row_size(to, t->ne[0]);
-    *nbytes = (uint64_t)out_row * (uint64_t)n_rows;
-    uint8_t *out = oc_malloc(*nbytes);
+/* One tensor's conversion, rows taken in chunks by the pool's threads. */
+typedef struct convert_job {
+    const gguf_tensor *t;
+    enum tensor_type to;
+    tensor_pool *pool;
+    uint8_t *out;
+    int64_t n_rows;
+    atomic_llong next_row;
+    model_progress_fn progress;  /* told after the conversion: done of total input bytes */
+    void *progress_ctx;
+    uint64_t done, total;
+} convert_job;
+
+#define CONVERT_ROWS 16 /* rows a grab: small tensors still spread over the threads */
+
+static void task_convert(void *ctx, int ith, int nth) {
+    (void)ith, (void)nth;
+    convert_job *j = ctx;
+    const gguf_tensor *t = j->t;
+    const tensor_traits *src = tensor_get_traits((enum tensor_type)t->type), *dst = tensor_get_traits(j->to);
+    size_t in_row = tensor_row_size((enum tensor_type)t->type, t->ne[0]), out_row = tensor_row_size(j->to, t->ne[0]);
     float *row = oc_malloc((size_t)t->ne[0] * sizeof(float));
-    for (int64_t r = 0; r < n_rows; r++) {
-        src->to_float((const uint8_t *)t->data + (size_t)r * in_row, row, t->ne[0]);
-        dst->from_float(row, out + (size_t)r * out_row, t->ne[0]);
+    for (;;) {
+        int64_t r0 = atomic_fetch_add(&j->next_row, CONVERT_ROWS);
+        if (r0 >= j->n_rows) break;
+        for (int64_t r = r0; r < r0 + CONVERT_ROWS && r < j->n_rows; r++) {
+            src->to_float((const uint8_t *)t->data + (size_t)r * in_row, row, t->ne[0]);
+            dst->from_float(row, j->out + (size_t)r * out_row, t->ne[0]);
+        }
     }
     free(row);
-    return out;
+}
+
+/* gguf_tensor_fill_fn: the tensor converted row by row into out. */
+static int fill_converted(void *ctx, void *out, uint64_t nbytes, oc_error *err) {
+    (void)nbytes, (void)err;
+    convert_job *j = ctx;
+    j->out = out;
+    j->n_rows = j->t->ne[1] * j->t->ne[2] * j->t->ne[3];
+    atomic_store(&j->next_row, 0);
+    tensor_pool_run(j->pool, task_convert, j);
+    if (j->progress) j->progress(j->progress_ctx, j->done, j->total);
+    return 0;
 }
 
 /* Writes f with tensor i converted to types[i] and general.file_type set. */
 int model_write_quantized(gguf_file *f, const enum tensor_type *types, int file_type, const char *out_path,
-                          oc_error *err) {
+                          model_progress_fn progress, void *progress_ctx, oc_error *err) {
     gguf_writer *w = gguf_writer_new();
     for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_set_value(w, f->kv[i].key, &f->kv[i].value);
     gguf_writer_set_u32(w, "general.file_type", (uint32_t)file_type);
-    void **owned = oc_calloc(f->n_tensors + 1, sizeof(void *));
+    tensor_pool *pool = tensor_pool_new(oc_physical_cores());
+    convert_job *jobs = oc_calloc(f->n_tensors + 1, sizeof *jobs);
+    uint64_t total = 0, done = 0;
+    for (uint64_t i = 0; i < f->n_tensors; i++) total += f->tensors[i].nbytes;
     int rc = 0;
     for (uint64_t i = 0; i < f->n_tensors && rc == 0; i++) {
         const gguf_tensor *t = &f->tensors[i];
-        const void *data = t->data;
-        uint64_t nbytes = t->nbytes;
-        if (types[i] != (enum tensor_type)t->type) {
-            data = owned[i] = convert_tensor(t, types[i], &nbytes, err);
-            if (!data) rc = -1;
+        done += t->nbytes;
+        if (types[i] == (enum tensor_type)t->type) {
+            rc = gguf_writer_add_tensor(w, t->name, types[i], t->n_dims, t->ne, t->data, t->nbytes, err);
+            continue;
         }
-        if (rc == 0) rc = gguf_writer_add_tensor(w, t->name, types[i], t->n_dims, t->ne, data, nbytes, err);
+        const tensor_traits *src = tensor_get_traits((enum tensor_type)t->type), *dst = tensor_get_traits(types[i]);
+        if (!src || !src->to_float || !dst || !dst->from_float) {
+            rc = oc_fail(err, "tensor '%s': cannot convert %s to %s", t->name,
+                         tensor_type_name((enum tensor_type)t->type), tensor_type_name(types[i]));
+            break;
+        }
+        jobs[i] = (convert_job){.t = t, .to = types[i], .pool = pool, .progress = progress,
+                                .progress_ctx = progress_ctx, .done = done, .total = total};
+        uint64_t nbytes = (uint64_t)tensor_row_size(types[i], t->ne[0]) * (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
+        rc = gguf_writer_add_tensor_fill(w, t->name, types[i], t->n_dims, t->ne, nbytes, fill_converted, &jobs[i], err);
     }
     if (rc == 0) rc = gguf_writer_write_file(w, out_path, err);
-    for (uint64_t i = 0; i < f->n_tensors; i++) free(owned[i]);
-    free(owned);
+    free(jobs);
+    tensor_pool_free(pool);
     gguf_writer_free(w);
     return rc;
 }
@@ -117,7 +154,7 @@ int model_quantize_file(const char *in_path, const char *out_path, enum tensor_t
     if (!f) return -1;
     enum tensor_type *types = oc_malloc((f->n_tensors + 1) * sizeof *types);
     for (uint64_t i = 0; i < f->n_tensors; i++) types[i] = model_quantize_choose(&f->tensors[i], target);
-    int rc = model_write_quantized(f, types, file_type_of(target), out_path, err);
+    int rc = model_write_quantized(f, types, file_type_of(target), out_path, NULL, NULL, err);
     free(types);
     gguf_close(f);
     return rc;

@@ -140,14 +140,15 @@ int model_quantize_plan(const gguf_file *f, const char *name, enum tensor_type *
     return model_quantize_plan_tensors(&shape, f->tensors, f->n_tensors, name, types, file_type, err);
 }
 
-int model_quantize_scheme(const char *in_path, const char *out_path, const char *name, oc_error *err) {
+int model_quantize_scheme(const char *in_path, const char *out_path, const char *name, model_progress_fn progress,
+                          void *progress_ctx, oc_error *err) {
     if (!find_scheme(name)) return oc_fail(err, "unsupported quantization type %s", name);
     tensor_init();
     gguf_file *f = gguf_open(in_path, err);
     if (!f) return -1;
     enum tensor_type *types = oc_malloc((f->n_tensors + 1) * sizeof *types);
     int file_type = 0, rc = model_quantize_plan(f, name, types, &file_type, err);
-    if (rc == 0) rc = model_write_quantized(f, types, file_type, out_path, err);
+    if (rc == 0) rc = model_write_quantized(f, types, file_type, out_path, progress, progress_ctx, err);
     free(types);
     gguf_close(f);
     return rc;

@@ -235,6 +235,22 @@ static int import_output(cctx *c, const char *out, char digest[STORE_DIGEST_SIZE
     return rc;
 }
 
+typedef struct quantize_progress {
+    cctx *c;
+    const char *status;
+    int64_t size, last; /* the layer's size, and the last completed count sent */
+} quantize_progress;
+
+/* As upstream: completed is the layer's size times the fraction of the
+ * tensor bytes done. */
+static void on_quantize_progress(void *ctx, uint64_t done, uint64_t total) {
+    quantize_progress *q = ctx;
+    int64_t completed = total ? (int64_t)((double)done / (double)total * (double)q->size) : 0;
+    if (completed <= q->last || completed >= q->size) return; /* the final count comes after the hook */
+    q->last = completed;
+    create_emit(q->c, q->status, "0000000000000000000", q->size, completed);
+}
+
 /* Runs the quantize hook into a temp file in blobs/ and swaps the layer. */
 static int run_quantizer(cctx *c, clayer *cl, const char *from, const char *upper, const char *target) {
     char in[PATH_MAX];
@@ -249,7 +265,10 @@ static int run_quantizer(cctx *c, clayer *cl, const char *from, const char *uppe
     char status[96];
     snprintf(status, sizeof status, "quantizing %s model to %s", from, upper);
     if (rc == 0) create_emit(c, status, "0000000000000000000", cl->l.size, 0);
-    if (rc == 0) rc = c->s->hooks.quantize(c->s->hooks.ud, in, out, target, c->err) == 0 ? 0 : STORE_ERR;
+    quantize_progress qp = {.c = c, .status = status, .size = cl->l.size};
+    if (rc == 0)
+        rc = c->s->hooks.quantize(c->s->hooks.ud, in, out, target, on_quantize_progress, &qp, c->err) == 0 ? 0
+                                                                                                       : STORE_ERR;
     if (rc == 0) create_emit(c, status, "0000000000000000000", cl->l.size, cl->l.size);
     if (rc == 0) create_emit(c, "verifying conversion", NULL, 0, 0);
     char digest[STORE_DIGEST_SIZE];

@@ -92,9 +92,12 @@ typedef int (*store_detect_template_fn)(void *ud, const char *chat_template, cha
                                         char **tmpl, char **stop_json, oc_error *err);
 /* Validates a Go template; -1 with the parser's message in err if invalid. */
 typedef int (*store_check_template_fn)(void *ud, const char *tmpl, oc_error *err);
-/* Writes a copy of the GGUF in_path quantized to type ("Q4_K_M", ...). */
-typedef int (*store_quantize_fn)(void *ud, const char *in_path, const char *out_path,
-                                 const char *type, oc_error *err);
+/* Progress of a quantization: done of total bytes of the input's tensors. */
+typedef void (*store_quantize_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/* Writes a copy of the GGUF in_path quantized to type ("Q4_K_M", ...),
+ * reporting progress (which may be NULL) as it goes. */
+typedef int (*store_quantize_fn)(void *ud, const char *in_path, const char *out_path, const char *type,
+                                 store_quantize_progress_fn progress, void *progress_ctx, oc_error *err);
 
 typedef struct store_hooks {
     store_detect_template_fn detect_template; /* NULL: no autodetection (TODO chat) */

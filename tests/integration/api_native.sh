@@ -118,6 +118,14 @@ http DELETE /api/delete -d '{"model":"backup"}'
 # llama.cpp's fallbacks), status lines as upstream, and the errors.
 http POST /api/create -d '{"model":"stories-q8","from":"stories","quantize":"q8_0"}'
 [[ "$BODY" == *'"status":"quantizing F32 model to Q8_0"'* ]] && [[ "$BODY" == *'"status":"verifying conversion"'* ]] && [[ "$BODY" == *'{"status":"success"}' ]]; expect "create -q q8_0: $(echo "$BODY" | head -c 300)" $?
+# progress in between, as the tensors are converted: 0 (omitted, as upstream's
+# omitempty), then rising counts below total, then total
+echo "$BODY" | python3 -c '
+import json, sys
+c = [json.loads(l) for l in sys.stdin if "quantizing" in l]
+mid = [o["completed"] for o in c if 0 < o.get("completed", 0) < o["total"]]
+sys.exit(0 if "completed" not in c[0] and c[-1]["completed"] == c[-1]["total"] and len(mid) >= 3 and mid == sorted(set(mid)) else 1)'
+r=$?; expect "create -q progress while converting: $(echo "$BODY" | grep -c quantizing) lines" $r
 http POST /api/show -d '{"model":"stories-q8"}'
 [ "$(json 'd["details"]["quantization_level"]')" = Q8_0 ]; expect "quantized level: $(json 'd["details"]')" $?
 http POST /api/create -d '{"model":"stories-q4","from":"stories","quantize":"q4_K_M","stream":false}'

@@ -331,9 +331,17 @@ static void test_manifest_json(void) {
 
 static oc_buf progress_log;
 
+/* The completed counts of "quantizing ..." lines, and their total. */
+static int64_t quant_counts[8], quant_total;
+static int n_quant_counts;
+
 static void record(void *ud, const char *status, const char *digest, int64_t total, int64_t completed) {
-    (void)ud, (void)digest, (void)total, (void)completed;
+    (void)ud, (void)digest;
     oc_buf_printf(&progress_log, "%s\n", status);
+    if (strncmp(status, "quantizing", 10) == 0 && n_quant_counts < 8) {
+        quant_counts[n_quant_counts++] = completed;
+        quant_total = total;
+    }
 }
 
 /* Writes a Modelfile into dir and creates `name` from it. */
@@ -700,9 +708,12 @@ static void write_chat_gguf(const char *path, uint32_t file_type) {
     gguf_writer_free(w);
 }
 
-static int fake_quantize(void *ud, const char *in, const char *out, const char *type, oc_error *err) {
+static int fake_quantize(void *ud, const char *in, const char *out, const char *type,
+                         store_quantize_progress_fn progress, void *progress_ctx, oc_error *err) {
     (void)ud, (void)in;
     CHECK_EQ_STR(type, "Q4_K_M");
+    progress(progress_ctx, 1, 4);
+    progress(progress_ctx, 1, 4); /* no new count: no line */
     write_chat_gguf(out, 15);
     (void)err;
     return 0;
@@ -749,11 +760,18 @@ static void test_create_api(store *s, const char *dir) {
     req.model = strdup("chat:q4");
     req.quantize = strdup("q4_k_m");
     oc_buf_clear(&progress_log);
+    n_quant_counts = 0;
     CHECK_MSG(store_create(s, &req, record, NULL, &err) == 0, "%s", err.msg);
     m = read_manifest(s, "chat:q4");
     CHECK(m.n_layers == 3 && strcmp(m.layers[0].digest, digest) && m.layers[0].from == NULL);
     CHECK(strstr(progress_log.data, "quantizing F16 model to Q4_K_M\nquantizing F16 model to Q4_K_M\n"
-                                    "verifying conversion\n") != NULL);
+                                    "quantizing F16 model to Q4_K_M\nverifying conversion\n") != NULL);
+    /* 0, a quarter of the layer (the hook's one new count), all of it */
+    CHECK_EQ_INT(n_quant_counts, 3);
+    CHECK_MSG(quant_total > 0 && quant_counts[0] == 0 && quant_counts[1] == quant_total / 4 &&
+                  quant_counts[2] == quant_total,
+              "quantize progress %lld %lld %lld of %lld", (long long)quant_counts[0], (long long)quant_counts[1],
+              (long long)quant_counts[2], (long long)quant_total);
     cfg = tu_blob(s, m.config.digest, &len);
     CHECK(cfg && strstr(cfg, "\"file_type\":\"Q4_K_M\""));
     free(cfg);
