@@ -458,6 +458,51 @@ static void test_writer_errors(void) {
     gguf_writer_free(w);
 }
 
+/* Tensors filled while the file is written: their bytes land in place
+ * (between ordinary tensors, aligned); a fill that fails fails the write
+ * and leaves no file. */
+static int fill_ramp(void *ctx, void *out, uint64_t nbytes, oc_error *err) {
+    (void)err;
+    float *f = out;
+    for (uint64_t i = 0; i < nbytes / 4; i++) f[i] = (float)i * *(const float *)ctx;
+    return 0;
+}
+static int fill_fails(void *ctx, void *out, uint64_t nbytes, oc_error *err) {
+    (void)ctx, (void)out, (void)nbytes;
+    return oc_fail(err, "conversion failed");
+}
+
+static void test_writer_fill(void) {
+    oc_error err = {{0}};
+    gguf_writer *w = gguf_writer_new();
+    static const uint8_t plain[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    float k1 = 1.0f, k2 = -2.0f;
+    CHECK(gguf_writer_add_tensor(w, "a", TENSOR_I8, 1, (int64_t[]){12}, plain, 12, &err) == 0);
+    CHECK(gguf_writer_add_tensor_fill(w, "b", TENSOR_F32, 2, (int64_t[]){5, 3}, 60, fill_ramp, &k1, &err) == 0);
+    CHECK(gguf_writer_add_tensor_fill(w, "c", TENSOR_F32, 1, (int64_t[]){7}, 28, fill_ramp, &k2, &err) == 0);
+    CHECK(gguf_writer_add_tensor_fill(w, "d", TENSOR_F32, 1, (int64_t[]){7}, 12, fill_ramp, &k2, &err) != 0 &&
+          strstr(err.msg, "nbytes 12"));
+    CHECK(gguf_writer_add_tensor_fill(w, "e", TENSOR_F32, 1, (int64_t[]){4}, 16, NULL, NULL, &err) != 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/filled.gguf", tmp_dir);
+    CHECK_MSG(gguf_writer_write_file(w, path, &err) == 0, "%s", err.msg);
+    gguf_file *f = gguf_open(path, &err);
+    CHECK_MSG(f && f->n_tensors == 3, "%s", err.msg);
+    if (f && f->n_tensors == 3) {
+        const float *b = f->tensors[1].data, *c = f->tensors[2].data;
+        CHECK(memcmp(f->tensors[0].data, plain, 12) == 0);
+        CHECK(b[0] == 0.0f && b[14] == 14.0f && c[6] == -12.0f);
+        CHECK(f->tensors[1].offset % f->alignment == 0 && f->tensors[2].offset % f->alignment == 0);
+    }
+    gguf_close(f);
+    unlink(path);
+    CHECK(gguf_writer_add_tensor_fill(w, "x", TENSOR_F32, 1, (int64_t[]){4}, 16, fill_fails, NULL, &err) == 0);
+    snprintf(path, sizeof path, "%s/fill-fails.gguf", tmp_dir);
+    CHECK(gguf_writer_write_file(w, path, &err) != 0 && strcmp(err.msg, "conversion failed") == 0);
+    CHECK(access(path, F_OK) != 0); /* nor its temp file: test_no_temp_left */
+    gguf_writer_free(w);
+}
+
 /* No temp file may be left beside the outputs. */
 static void test_no_temp_left(void) {
     DIR *d = opendir(tmp_dir);
@@ -795,6 +840,7 @@ int main(void) {
     test_stories_rewrite();
     test_writer_roundtrip();
     test_writer_errors();
+    test_writer_fill();
     test_truncation();
     test_byte_flips();
     test_corrupt();
