@@ -190,8 +190,8 @@ static sched_runner *load_unlocked(sched *s, const char *name, const char *path,
     }
     r->m = m;
     r->e = e;
-    struct stat st;
-    r->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    struct stat st; /* api.md: the memory used, weights and cache */
+    r->size = (stat(path, &st) == 0 ? (uint64_t)st.st_size : 0) + model_kv_bytes(m);
     pthread_cond_broadcast(&s->changed);
     return r;
 }

@@ -67,6 +67,9 @@ http POST /api/generate -d '{"model":"stories"}'
 [ "$(json 'd["done_reason"]')" = load ]; expect "load: $BODY" $?
 http GET /api/ps
 [[ "$(json '" ".join(m["name"] for m in d["models"])')" == *"stories:latest"* ]]; expect "ps: $BODY" $?
+# size: the weights and the KV cache (4 parallel sequences x 5 layers x 2048
+# positions x 32 F16 keys and as many values: 5242880 bytes)
+[ "$(json '[m["size"] for m in d["models"] if m["name"] == "stories:latest"][0]')" = $(( $(stat -c %s "$model") + 5242880 )) ]; expect "ps size, weights + cache: $BODY" $?
 http POST /api/generate -d '{"model":"stories","keep_alive":0}'
 [ "$(json 'd["done_reason"]')" = unload ]; expect "unload: $BODY" $?
 http GET /api/ps
