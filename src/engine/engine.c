@@ -172,6 +172,8 @@ static void assign(engine *e, request *r) {
     s->req = r;
     /* At least one prompt token is evaluated: its logits start the reply. */
     s->n_prompt_done = best_len < r->n_tokens ? best_len : r->n_tokens - 1;
+    oc_log(OC_LOG_DEBUG, "loading cache slot id=%d cache=%d prompt=%d used=%d remaining=%d", (int)(s - e->slots),
+           s->n_cache, r->n_tokens, s->n_prompt_done, r->n_tokens - s->n_prompt_done);
     s->n_cache = s->n_prompt_done;
     s->reuse_limit = e->n_ctx;
     s->prefilling = true;

@@ -5,12 +5,13 @@
 # context is the prompt's tokens then the greedy ones (the texts of these
 # random models hold stray UTF-8 bytes, so tokens are compared); two requests
 # on the sliding-window and expert models decode together in one batch and
-# both still match; /api/embed on gemma-embedding returns llama.cpp's
+# both still match, and with the sliding-window ring small (num_batch 4) a
+# reused prefix answers as a fresh cache; /api/embed on gemma-embedding returns llama.cpp's
 # pooled vector, normalised.
 set -u
 bin=$1
 . "$(dirname "$0")/lib.sh"
-start_server OLLAMA_NUM_PARALLEL=2 || exit 1
+start_server OLLAMA_NUM_PARALLEL=2 OLLAMA_DEBUG=1 || exit 1 # debug: the cache slot lines
 json() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$BODY"; }
 ref() { python3 -c "import json;print(json.load(open('tests/data/reference/$1.json'))$2)"; }
 
@@ -49,6 +50,25 @@ for a in gemma2 gemma3 gpt-oss mixtral; do
     BODY=$(cat "$TMP/$f")
     [ "$(json 'd["context"]')" = "$want" ]; expect "$a: greedy tokens, parallel ($f)" $?
   done
+done
+
+# Sliding-window layers in a ring: num_batch 4 makes it 11 of 256 rows
+# (window 8). Greedy tokens still llama.cpp's; a request that resends the
+# whole reply as context reuses the cache (its window is in the ring) and
+# answers as a fresh runner (a second name for the same file) does.
+for a in gemma2 gemma3 gpt-oss; do
+  req=$(gen_req "$a" | sed 's/"num_ctx":/"num_batch":4,"num_ctx":/')
+  http POST /api/generate -d "$req"
+  [ "$CODE" = 200 ] && [ "$(json 'd["context"]')" = "$(tokens "$a")" ]; expect "$a: greedy tokens, ring cache: $BODY" $?
+  ctx=$(json 'd["context"]' | tr -d ' ')
+  next="{\"model\":\"$a\",\"prompt\":\" and then\",\"context\":$ctx,\"stream\":false,\"options\":{\"temperature\":0,\"num_predict\":12,\"num_batch\":4,\"num_ctx\":256}}"
+  http POST /api/generate -d "$next"
+  reused=$(json 'd["context"]'); used=$(grep -o 'loading cache slot [^"]*' "$SERVER_LOG" | tail -1)
+  create "$a-fresh" "tests/data/models/$a.gguf"
+  http POST /api/generate -d "${next/\"model\":\"$a\"/\"model\":\"$a-fresh\"}"
+  fresh=$(grep -o 'loading cache slot [^"]*' "$SERVER_LOG" | tail -1)
+  [ -n "$reused" ] && [ "$(json 'd["context"]')" = "$reused" ] && [[ "$used" == *" used=59 "* && "$fresh" == *" used=0 "* ]]
+  r=$?; expect "$a: a reused prefix in the ring answers as a fresh cache ($used; fresh: $fresh)" $r
 done
 
 create embeddinggemma tests/data/models/gemma-embedding.gguf
