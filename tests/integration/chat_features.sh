@@ -56,7 +56,7 @@ check_show() {
   for m in both:tools,thinking,completion jinja:tools,thinking,completion gotmpl:completion,tools,thinking plain:completion named:completion; do
     want=${m#*:}
     http POST /api/show -d "{\"model\":\"${m%%:*}\"}"
-    [ "$(json '",".join(d.get("capabilities", []))')" = "$want" ]; expect "show ${m%%:*} capabilities: $(json 'd.get("capabilities")')" $?
+    [ "$(json '",".join(d.get("capabilities", []))')" = "$want" ]; r=$?; expect "show ${m%%:*} capabilities: $(json 'd.get("capabilities")')" $r
   done
   http POST /api/show -d '{"model":"named"}'
   [[ "$(json 'd["template"]')" == *'<|start_header_id|>'* ]] && [[ "$(json 'd["parameters"]')" == *'<|eot_id|>'* ]]

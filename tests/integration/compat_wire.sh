@@ -17,12 +17,12 @@ http POST /api/create -d "{\"model\":\"stories\",\"files\":{\"stories.gguf\":\"$
 msgs='"messages":[{"role":"user","content":"Once upon a time"}]'
 
 http POST /v1/chat/completions -d "{\"model\":\"stories\",$msgs,\"temperature\":0,\"max_tokens\":5}"
-[ "$CODE" = 200 ] && [ "$(hdr Content-Type)" = "application/json" ]; expect "chat: $CODE $(hdr Content-Type)" $?
+[ "$CODE" = 200 ] && [ "$(hdr Content-Type)" = "application/json" ]; r=$?; expect "chat: $CODE $(hdr Content-Type)" $r
 [ "$(json 'd["choices"][0]["message"]["content"]')" = ", there was a little" ]; expect "chat text: $BODY" $?
 [ "$(json 'd["usage"]')" = "{'prompt_tokens': 5, 'completion_tokens': 5, 'total_tokens': 10}" ]; expect "chat usage: $BODY" $?
 
 http POST /v1/chat/completions -d "{\"model\":\"stories\",$msgs,\"temperature\":0,\"max_tokens\":2,\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
-[ "$CODE" = 200 ] && [ "$(hdr Content-Type)" = "text/event-stream" ]; expect "chat stream: $CODE $(hdr Content-Type)" $?
+[ "$CODE" = 200 ] && [ "$(hdr Content-Type)" = "text/event-stream" ]; r=$?; expect "chat stream: $CODE $(hdr Content-Type)" $r
 events=$(printf '%s\n' "$BODY" | grep -c '^data: ')
 blank=$(grep -c '^$' "$TMP/body")
 [ "$events" = 5 ] && [ "$blank" = 5 ]; expect "chat stream: 2 chunks, finish, usage, [DONE], each followed by a blank line: $events $blank" $?
@@ -42,7 +42,7 @@ http POST /v1/completions -d '{"model":"stories","prompt":"x","stop":[1]}'
 
 http POST /v1/messages -d "{\"model\":\"stories\",$msgs,\"max_tokens\":2,\"temperature\":0,\"stream\":true}"
 [ "$CODE" = 200 ] && [ "$(hdr Content-Type)" = "text/event-stream" ] && [ "$(hdr Cache-Control)" = "no-cache" ]
-expect "messages stream headers: $CODE $(hdr Content-Type) $(hdr Cache-Control)" $?
+r=$?; expect "messages stream headers: $CODE $(hdr Content-Type) $(hdr Cache-Control)" $r
 names=$(printf '%s\n' "$BODY" | sed -n 's/^event: //p' | tr '\n' ' ')
 [ "$names" = "message_start content_block_start content_block_delta content_block_delta content_block_stop message_delta message_stop " ]
 expect "messages event order: $names" $?

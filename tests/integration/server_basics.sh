@@ -28,9 +28,9 @@ http GET /api/nope
 [ "$(header content-type)" = "text/plain" ]; expect "404 content type" $?
 http POST /api/version -d '{}'
 [ "$CODE" = 405 ] && [ "$BODY" = "405 method not allowed" ]; expect "wrong method: $CODE '$BODY'" $?
-[ "$(header allow)" = "HEAD, GET" ]; expect "Allow: '$(header allow)'" $?
+[ "$(header allow)" = "HEAD, GET" ]; r=$?; expect "Allow: '$(header allow)'" $r
 http GET /api/chat
-[ "$CODE" = 405 ] && [ "$(header allow)" = "POST" ]; expect "GET /api/chat: $CODE Allow '$(header allow)'" $?
+[ "$CODE" = 405 ] && [ "$(header allow)" = "POST" ]; r=$?; expect "GET /api/chat: $CODE Allow '$(header allow)'" $r
 
 http OPTIONS /api/chat -H 'Origin: http://localhost:3000' -H 'Access-Control-Request-Method: POST'
 [ "$CODE" = 204 ]; expect "preflight status $CODE" $?
