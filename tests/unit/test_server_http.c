@@ -811,7 +811,7 @@ static void test_stream_disconnect(void) {
     oc_buf_free(&got);
     resp_free(&r);
 
-    CHECK(stream_open(&c, 4, &r) || true); /* hang up before the first byte */
+    (void)stream_open(&c, 4, &r); /* hang up before the first byte (whether the headers came is not the point) */
     close(c.fd);
     stream_close();
     CHECK(!g_job.result);
