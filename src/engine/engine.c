@@ -172,6 +172,8 @@ static void assign(engine *e, request *r) {
     s->req = r;
     /* At least one prompt token is evaluated: its logits start the reply. */
     s->n_prompt_done = best_len < r->n_tokens ? best_len : r->n_tokens - 1;
+    /* a sliding-window ring may need its checkpoint put back for that */
+    if (model_kv_resume(e->m, (int)(s - e->slots), s->n_prompt_done) != s->n_prompt_done) s->n_prompt_done = 0;
     oc_log(OC_LOG_DEBUG, "loading cache slot id=%d cache=%d prompt=%d used=%d remaining=%d", (int)(s - e->slots),
            s->n_cache, r->n_tokens, s->n_prompt_done, r->n_tokens - s->n_prompt_done);
     s->n_cache = s->n_prompt_done;
@@ -303,6 +305,8 @@ static void advance(engine *e, slot *s, float *logits) {
     if (s->prefilling) {
         s->prefilling = false;
         s->t_prompt_done = oc_now_ns();
+        /* the next turn of a chat parts from this one about here */
+        model_kv_checkpoint(e->m, (int)(s - e->slots));
     }
     int32_t t = s->gm ? sample_constrained(e, s, logits) : sampler_sample(s->smp, logits);
     if (t == GRAMMAR_DONE) return finish(e, s, "stop", NULL);

@@ -129,6 +129,7 @@ int model_kv_shift(model *m, int seq, int keep, int discard, int n_used, oc_erro
     shift_tables(m, -discard, true, j.cos_swa, j.sin_swa);
     tensor_pool_run(m->pool, task_shift, &j);
     m->kv.max_pos[seq] = n_new - 1;
+    m->kv.ckpt_pos[seq] = -1; /* its positions are the old ones */
     free(tables);
     return 0;
 }

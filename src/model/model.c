@@ -224,6 +224,12 @@ static int alloc_state(model *m, oc_error *err) {
     }
     for (int s = 0; s < p->n_seq; s++) kv->max_pos[s] = -1;
     kv->bytes = rows * kv->row_bytes;
+    kv->ckpt_pos = oc_malloc((size_t)p->n_seq * sizeof(int));
+    kv->ckpt_limit = oc_calloc((size_t)p->n_seq, sizeof(int));
+    for (int s = 0; s < p->n_seq; s++) kv->ckpt_pos[s] = -1;
+    for (int il = 0; il < hp->n_layer; il++)
+        if (kv->cap[il] < p->n_ctx) kv->ckpt_bytes += 2 * (size_t)kv->cap[il] * kv->row_bytes;
+    kv->ckpt = kv->ckpt_bytes ? oc_malloc((size_t)p->n_seq * kv->ckpt_bytes) : NULL;
     kv->k = oc_aligned_alloc(kv->bytes);
     kv->v = oc_aligned_alloc(kv->bytes);
     memset(kv->k, 0, kv->bytes);
@@ -404,6 +410,9 @@ void model_free(model *m) {
     free(m->kv.cap);
     free(m->kv.row0);
     free(m->kv.max_pos);
+    free(m->kv.ckpt);
+    free(m->kv.ckpt_pos);
+    free(m->kv.ckpt_limit);
     model_moe_free(m);
     free_layers(m);
     free(m->packed);
@@ -431,25 +440,69 @@ size_t model_packed_bytes(const model *m) { return m->packed_bytes; }
 
 bool model_kv_ring(const model *m, int il) { return m->kv.cap[il] < m->params.n_ctx; }
 
-size_t model_kv_bytes(const model *m) { return 2 * m->kv.bytes; }
+size_t model_kv_bytes(const model *m) { return 2 * m->kv.bytes + (size_t)m->params.n_seq * m->kv.ckpt_bytes; }
 
 /* Going on at position n needs positions n - n_swa + 1 .. n - 1 of every
  * ring; the lowest of them is still in its row unless a position at
  * least cap above it was written since (which max_pos bounds). */
-int model_kv_reusable(const model *m, int seq, int n) {
-    if (n <= 0 || m->hp.encoder || seq < 0 || seq >= m->params.n_seq) return n > 0 ? n : 0;
+static bool rings_hold(const model *m, int max_pos, int n) {
+    if (n <= 0) return true; /* a run from 0 needs nothing before it */
     int lowest = n - m->hp.n_swa + 1 > 0 ? n - m->hp.n_swa + 1 : 0;
     for (int il = 0; il < m->hp.n_layer; il++)
-        if (model_kv_ring(m, il) && m->kv.max_pos[seq] >= lowest + m->kv.cap[il]) return 0;
+        if (model_kv_ring(m, il) && max_pos >= lowest + m->kv.cap[il]) return false;
+    return true;
+}
+
+/* Whether seq's checkpoint holds the window before n (it was taken with
+ * positions up to ckpt_pos written, so it serves n <= ckpt_pos + 1). */
+static bool checkpoint_holds(const model *m, int seq, int n) {
+    int pos = m->kv.ckpt_pos[seq];
+    return pos >= 0 && n <= m->kv.ckpt_limit[seq] && rings_hold(m, pos, n);
+}
+
+int model_kv_reusable(const model *m, int seq, int n) {
+    if (n <= 0 || m->hp.encoder || seq < 0 || seq >= m->params.n_seq) return n > 0 ? n : 0;
+    return rings_hold(m, m->kv.max_pos[seq], n) || checkpoint_holds(m, seq, n) ? n : 0;
+}
+
+/* Copies seq's ring rows to (save) or from its checkpoint. */
+static void checkpoint_copy(model *m, int seq, bool save) {
+    uint8_t *at = m->kv.ckpt + (size_t)seq * m->kv.ckpt_bytes;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        if (!model_kv_ring(m, il)) continue;
+        size_t off = model_kv_row(m, il, seq, 0), len = (size_t)m->kv.cap[il] * m->kv.row_bytes;
+        uint8_t *k = m->kv.k + off, *v = m->kv.v + off;
+        memcpy(save ? at : k, save ? k : at, len);
+        memcpy(save ? at + len : v, save ? v : at + len, len);
+        at += 2 * len;
+    }
+}
+
+void model_kv_checkpoint(model *m, int seq) {
+    if (!m->kv.ckpt || seq < 0 || seq >= m->params.n_seq) return;
+    checkpoint_copy(m, seq, true);
+    m->kv.ckpt_pos[seq] = m->kv.max_pos[seq];
+    m->kv.ckpt_limit[seq] = m->kv.max_pos[seq] + 1;
+}
+
+int model_kv_resume(model *m, int seq, int n) {
+    if (n <= 0 || m->hp.encoder || seq < 0 || seq >= m->params.n_seq) return n > 0 ? n : 0;
+    if (rings_hold(m, m->kv.max_pos[seq], n)) return n;
+    if (!checkpoint_holds(m, seq, n)) return 0;
+    checkpoint_copy(m, seq, false);
+    m->kv.max_pos[seq] = m->kv.ckpt_pos[seq];
     return n;
 }
 
-/* After a batch: its runs' highest positions; a run from 0 starts over. */
+/* After a batch: its runs' highest positions; a run from 0 starts over,
+ * and a run from p leaves a checkpoint good only below p. */
 static void note_positions(model *m, const model_batch *b) {
     for (int i = 0; i < b->n; i++) {
-        int *mp = &m->kv.max_pos[b->seq[i]];
-        if (i == 0 || b->seq[i] != b->seq[i - 1]) /* a run's first token */
+        int s = b->seq[i], *mp = &m->kv.max_pos[s];
+        if (i == 0 || s != b->seq[i - 1]) { /* a run's first token */
             if (b->pos[i] == 0) *mp = -1;
+            if (b->pos[i] < m->kv.ckpt_limit[s]) m->kv.ckpt_limit[s] = b->pos[i];
+        }
         if (b->pos[i] > *mp) *mp = b->pos[i];
     }
 }
@@ -473,7 +526,7 @@ static int check_batch(const model *m, const model_batch *b, oc_error *err) {
         for (int j = 0; j < i && b->seq[i] != b->seq[i - 1]; j++)
             if (b->seq[j] == b->seq[i]) return oc_fail(err, "sequence %d appears in two runs", b->seq[i]);
         if (!m->hp.encoder && (i == 0 || b->seq[i] != b->seq[i - 1]) &&
-            model_kv_reusable(m, b->seq[i], b->pos[i]) != b->pos[i])
+            !rings_hold(m, m->kv.max_pos[b->seq[i]], b->pos[i]))
             return oc_fail(err, "sequence %d cannot go on at position %d: its sliding-window cache holds later "
                                 "positions (start again from 0)", b->seq[i], b->pos[i]);
     }

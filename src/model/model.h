@@ -108,6 +108,12 @@ int model_kv_shift(model *m, int seq, int keep, int discard, int n_used, oc_erro
  * sliding-window layer's ring may have overwritten the window before n
  * with later positions. */
 int model_kv_reusable(const model *m, int seq, int n);
+/* model_kv_reusable, and where only the sequence's checkpoint still holds
+ * the window, puts it back: then decoding can go on at n. */
+int model_kv_resume(model *m, int seq, int n);
+/* Copies a sequence's sliding-window rings as they are now (the engine
+ * calls it when a prompt has been evaluated); nothing without rings. */
+void model_kv_checkpoint(model *m, int seq);
 /* Bytes of the KV cache (keys and values). */
 size_t model_kv_bytes(const model *m);
 

@@ -85,6 +85,15 @@ typedef struct kv_cache {
     size_t *row0;         /* n_layer: the layer's first row */
     int *max_pos;         /* n_seq, -1: nothing written */
     size_t bytes;         /* of k, and of v */
+    /* Per sequence, a copy of its rings (every ring layer's rows, keys
+     * then values) taken when a prompt has been evaluated, and the
+     * max_pos it had (-1: none): a later prompt that parts from this one
+     * after its end, but further back than the live rings still hold (a
+     * reply the template drops from the history), resumes from it. */
+    uint8_t *ckpt;        /* n_seq x ckpt_bytes, or NULL without rings */
+    size_t ckpt_bytes;
+    int *ckpt_pos;
+    int *ckpt_limit;      /* it serves positions below this: a later run from p rewrote p on */
 } kv_cache;
 
 struct model {

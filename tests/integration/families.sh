@@ -69,6 +69,17 @@ for a in gemma2 gemma3 gpt-oss; do
   fresh=$(grep -o 'loading cache slot [^"]*' "$SERVER_LOG" | tail -1)
   [ -n "$reused" ] && [ "$(json 'd["context"]')" = "$reused" ] && [[ "$used" == *" used=59 "* && "$fresh" == *" used=0 "* ]]
   r=$?; expect "$a: a reused prefix in the ring answers as a fresh cache ($used; fresh: $fresh)" $r
+  # a turn whose history drops the reply (as harmony drops reasoning): it
+  # parts from the cache at the prompt's end, which the ring no longer
+  # holds but the prompt's checkpoint does
+  http POST /api/generate -d "$req" # the cache: the prompt, then the reply
+  ctx=$(ref "$a" "['prompt_tokens']" | tr -d ' ')
+  next="{\"model\":\"$a\",\"prompt\":\" but\",\"context\":$ctx,\"stream\":false,\"options\":{\"temperature\":0,\"num_predict\":12,\"num_batch\":4,\"num_ctx\":256}}"
+  http POST /api/generate -d "$next"
+  resumed=$(json 'd["context"]'); used=$(grep -o 'loading cache slot [^"]*' "$SERVER_LOG" | tail -1)
+  http POST /api/generate -d "${next/\"model\":\"$a\"/\"model\":\"$a-fresh\"}"
+  [ -n "$resumed" ] && [ "$(json 'd["context"]')" = "$resumed" ] && [[ "$used" == *" used=36 "* ]]
+  r=$?; expect "$a: resumed from the prompt's checkpoint, answers as a fresh cache ($used)" $r
 done
 
 create embeddinggemma tests/data/models/gemma-embedding.gguf

@@ -445,8 +445,63 @@ static void check_swa_ring(const char *file) {
     model_free(a), model_free(b);
 }
 
+/* A prompt's checkpoint: after a 30-token prompt (checkpointed) and 20
+ * more tokens, the ring no longer holds the window before 30, the
+ * checkpoint does: resuming there with other tokens gives the full
+ * cache's logits; before 30 it serves too, after it not; a run from an
+ * earlier position spoils it for what lies after. */
+static void check_swa_checkpoint(const char *file) {
+    model *a = NULL, *b = NULL;
+    for (int full = 0; full < 2; full++) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/data/models/%s", file);
+        model_params p = model_default_params();
+        p.n_threads = 1, p.kv_type = TENSOR_F16, p.n_ctx = 64, p.n_batch = 4, p.swa_full = full;
+        oc_error err;
+        *(full ? &a : &b) = model_load(path, &p, &err);
+    }
+    CHECK_MSG(a && b, "%s loads", file);
+    if (!a || !b) return (void)(model_free(a), model_free(b));
+    const int n_vocab = model_hparams_of(a)->n_vocab;
+    int32_t toks[64];
+    for (int i = 0; i < 64; i++) toks[i] = (int32_t)((i * 29 + 7) % (n_vocab - 10)) + 5;
+    float *la = malloc((size_t)n_vocab * sizeof(float)), *lb = malloc((size_t)n_vocab * sizeof(float));
+    oc_error err;
+    bool ok = eval_range(a, toks, 0, 30, la, &err) == 0 && eval_range(b, toks, 0, 30, lb, &err) == 0;
+    model_kv_checkpoint(a, 0), model_kv_checkpoint(b, 0);
+    for (int i = 30; i < 50 && ok; i++)
+        ok = eval_range(a, toks, i, i + 1, la, &err) == 0 && eval_range(b, toks, i, i + 1, lb, &err) == 0;
+    CHECK_MSG(ok, "%s: eval (%s)", file, ok ? "" : err.msg);
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 31), 0);  /* neither the ring nor the checkpoint */
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 30), 30); /* the checkpoint */
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 28), 28); /* its ring holds 19 .. 29: the window of 28 */
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 25), 0);  /* needs 18 */
+    CHECK_MSG(eval_range(b, toks, 30, 31, lb, &err) != 0, "%s: without resume, 30 is refused", file);
+    CHECK_EQ_INT(model_kv_resume(b, 0, 30), 30);
+    for (int i = 30; i < 40; i++) toks[i] = (int32_t)((i * 13 + 3) % (n_vocab - 10)) + 5; /* another reply */
+    bool same = true;
+    ok = eval_range(a, toks, 30, 34, la, &err) == 0 && eval_range(b, toks, 30, 34, lb, &err) == 0;
+    same = ok && memcmp(la, lb, (size_t)n_vocab * sizeof(float)) == 0;
+    for (int i = 34; i < 40 && ok; i++) {
+        ok = eval_range(a, toks, i, i + 1, la, &err) == 0 && eval_range(b, toks, i, i + 1, lb, &err) == 0;
+        same = same && ok && memcmp(la, lb, (size_t)n_vocab * sizeof(float)) == 0;
+    }
+    CHECK_MSG(ok && same, "%s: resumed from the checkpoint, the full cache's logits", file);
+    /* the run from 30 rewrote 30 on: the checkpoint serves below 30 only */
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 30), 30); /* what lies below 30 is unchanged */
+    for (int i = 40; i < 52; i++) ok = ok && eval_range(b, toks, i, i + 1, lb, &err) == 0;
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 31), 0);
+    CHECK_MSG(eval_range(b, toks, 0, 4, lb, &err) == 0, "%s: starting over from 0 is always allowed (%s)", file,
+              err.msg);
+    printf("sliding-window checkpoint, %s: resumed 20 positions back, same logits over 10 positions\n", file);
+    free(la), free(lb);
+    model_free(a), model_free(b);
+}
+
 int main(void) {
     check_gemma_gelu();
+    check_swa_checkpoint("gemma3.gguf");
+    check_swa_checkpoint("gpt-oss.gguf");
     check_swa_ring("gemma2.gguf");
     check_swa_ring("gemma3.gguf");
     check_swa_ring("gpt-oss.gguf");
