@@ -383,23 +383,31 @@ static int eval_range(model *m, const int32_t *toks, int from, int to, float *ou
     return model_eval(m, toks + from, to - from, from, out, err);
 }
 
-/* Sliding-window layers keep a ring of n_swa + n_batch - 1 positions: the
- * same logits, bit for bit, as a full cache (swa_full) over a run much
- * longer than the window (these models' n_swa is 8; n_batch 4 makes the
- * ring 11 rows of 64), through batches, single tokens, a reused prefix
- * and a context shift; a prefix whose window was overwritten is refused. */
-static void check_swa_ring(const char *file) {
-    model *a = NULL, *b = NULL;
+/* The same model with a full cache (a) and with sliding-window rings (b):
+ * n_ctx 64, n_batch 4 (these models' n_swa is 8: rings of 11 rows). */
+static bool load_ring_pair(const char *file, model **a, model **b) {
+    *a = *b = NULL;
     for (int full = 0; full < 2; full++) {
         char path[256];
         snprintf(path, sizeof path, "tests/data/models/%s", file);
         model_params p = model_default_params();
         p.n_threads = 1, p.kv_type = TENSOR_F16, p.n_ctx = 64, p.n_batch = 4, p.swa_full = full;
         oc_error err;
-        *(full ? &a : &b) = model_load(path, &p, &err);
+        *(full ? a : b) = model_load(path, &p, &err);
     }
-    CHECK_MSG(a && b, "%s loads with and without a ring", file);
-    if (!a || !b) return (void)(model_free(a), model_free(b));
+    return *a && *b;
+}
+
+/* Sliding-window layers keep a ring of n_swa + n_batch - 1 positions: the
+ * same logits, bit for bit, as a full cache (swa_full) over a run much
+ * longer than the window (these models' n_swa is 8; n_batch 4 makes the
+ * ring 11 rows of 64), through batches, single tokens, a reused prefix
+ * and a context shift; a prefix whose window was overwritten is refused. */
+static void check_swa_ring(const char *file) {
+    model *a, *b;
+    const bool loaded = load_ring_pair(file, &a, &b);
+    CHECK_MSG(loaded, "%s loads with and without a ring", file);
+    if (!loaded) return (void)(model_free(a), model_free(b));
     CHECK_MSG(model_kv_bytes(b) < model_kv_bytes(a), "%s: the ring is smaller (%zu vs %zu bytes)", file,
               model_kv_bytes(b), model_kv_bytes(a));
     const int n_vocab = model_hparams_of(a)->n_vocab;
@@ -451,17 +459,10 @@ static void check_swa_ring(const char *file) {
  * cache's logits; before 30 it serves too, after it not; a run from an
  * earlier position spoils it for what lies after. */
 static void check_swa_checkpoint(const char *file) {
-    model *a = NULL, *b = NULL;
-    for (int full = 0; full < 2; full++) {
-        char path[256];
-        snprintf(path, sizeof path, "tests/data/models/%s", file);
-        model_params p = model_default_params();
-        p.n_threads = 1, p.kv_type = TENSOR_F16, p.n_ctx = 64, p.n_batch = 4, p.swa_full = full;
-        oc_error err;
-        *(full ? &a : &b) = model_load(path, &p, &err);
-    }
-    CHECK_MSG(a && b, "%s loads", file);
-    if (!a || !b) return (void)(model_free(a), model_free(b));
+    model *a, *b;
+    const bool loaded = load_ring_pair(file, &a, &b);
+    CHECK_MSG(loaded, "%s loads", file);
+    if (!loaded) return (void)(model_free(a), model_free(b));
     const int n_vocab = model_hparams_of(a)->n_vocab;
     int32_t toks[64];
     for (int i = 0; i < 64; i++) toks[i] = (int32_t)((i * 29 + 7) % (n_vocab - 10)) + 5;
