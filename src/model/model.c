@@ -453,16 +453,17 @@ static bool rings_hold(const model *m, int max_pos, int n) {
     return true;
 }
 
-/* Whether seq's checkpoint holds the window before n (it was taken with
- * positions up to ckpt_pos written, so it serves n <= ckpt_pos + 1). */
-static bool checkpoint_holds(const model *m, int seq, int n) {
-    int pos = m->kv.ckpt_pos[seq];
-    return pos >= 0 && n <= m->kv.ckpt_limit[seq] && rings_hold(m, pos, n);
+/* The point up to n that seq's checkpoint serves (it was taken with
+ * positions up to ckpt_pos written, and serves up to its limit), or 0. */
+static int checkpoint_point(const model *m, int seq, int n) {
+    int pos = m->kv.ckpt_pos[seq], at = n < m->kv.ckpt_limit[seq] ? n : m->kv.ckpt_limit[seq];
+    return pos >= 0 && at > 0 && rings_hold(m, pos, at) ? at : 0;
 }
 
+/* The live rings hold the window of n, or of no smaller point either. */
 int model_kv_reusable(const model *m, int seq, int n) {
     if (n <= 0 || m->hp.encoder || seq < 0 || seq >= m->params.n_seq) return n > 0 ? n : 0;
-    return rings_hold(m, m->kv.max_pos[seq], n) || checkpoint_holds(m, seq, n) ? n : 0;
+    return rings_hold(m, m->kv.max_pos[seq], n) ? n : checkpoint_point(m, seq, n);
 }
 
 /* Copies seq's ring rows to (save) or from its checkpoint. */
@@ -488,10 +489,11 @@ void model_kv_checkpoint(model *m, int seq) {
 int model_kv_resume(model *m, int seq, int n) {
     if (n <= 0 || m->hp.encoder || seq < 0 || seq >= m->params.n_seq) return n > 0 ? n : 0;
     if (rings_hold(m, m->kv.max_pos[seq], n)) return n;
-    if (!checkpoint_holds(m, seq, n)) return 0;
+    int at = checkpoint_point(m, seq, n);
+    if (at == 0) return 0;
     checkpoint_copy(m, seq, false);
     m->kv.max_pos[seq] = m->kv.ckpt_pos[seq];
-    return n;
+    return at;
 }
 
 /* After a batch: its runs' highest positions; a run from 0 starts over,

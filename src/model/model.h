@@ -103,13 +103,13 @@ int model_eval(model *m, const int32_t *tokens, int n, int pos, float *logits, o
  * re-rotating their keys for the new positions. */
 int model_kv_shift(model *m, int seq, int keep, int discard, int n_used, oc_error *err);
 
-/* n when sequence seq can go on at position n with its cached positions
- * 0 .. n-1 (a reused prompt prefix), 0 when it must start over: a
- * sliding-window layer's ring may have overwritten the window before n
- * with later positions. */
+/* How many of sequence seq's cached positions 0 .. n-1 it can go on
+ * from (a reused prompt prefix): n, or fewer where a sliding-window
+ * layer's ring has overwritten the window before n with later positions
+ * and its checkpoint holds an earlier point, or 0: start over. */
 int model_kv_reusable(const model *m, int seq, int n);
-/* model_kv_reusable, and where only the sequence's checkpoint still holds
- * the window, puts it back: then decoding can go on at n. */
+/* model_kv_reusable, and where that point is the checkpoint's, puts the
+ * checkpoint back: then decoding can go on at the returned position. */
 int model_kv_resume(model *m, int seq, int n);
 /* Copies a sequence's sliding-window rings as they are now (the engine
  * calls it when a prompt has been evaluated); nothing without rings. */

@@ -473,8 +473,9 @@ static void check_swa_checkpoint(const char *file) {
     for (int i = 30; i < 50 && ok; i++)
         ok = eval_range(a, toks, i, i + 1, la, &err) == 0 && eval_range(b, toks, i, i + 1, lb, &err) == 0;
     CHECK_MSG(ok, "%s: eval (%s)", file, ok ? "" : err.msg);
-    CHECK_EQ_INT(model_kv_reusable(b, 0, 31), 0);  /* neither the ring nor the checkpoint */
-    CHECK_EQ_INT(model_kv_reusable(b, 0, 30), 30); /* the checkpoint */
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 31), 30); /* not the ring: the checkpoint, at 30 */
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 45), 30);
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 30), 30);
     CHECK_EQ_INT(model_kv_reusable(b, 0, 28), 28); /* its ring holds 19 .. 29: the window of 28 */
     CHECK_EQ_INT(model_kv_reusable(b, 0, 25), 0);  /* needs 18 */
     CHECK_MSG(eval_range(b, toks, 30, 31, lb, &err) != 0, "%s: without resume, 30 is refused", file);
@@ -491,7 +492,10 @@ static void check_swa_checkpoint(const char *file) {
     /* the run from 30 rewrote 30 on: the checkpoint serves below 30 only */
     CHECK_EQ_INT(model_kv_reusable(b, 0, 30), 30); /* what lies below 30 is unchanged */
     for (int i = 40; i < 52; i++) ok = ok && eval_range(b, toks, i, i + 1, lb, &err) == 0;
-    CHECK_EQ_INT(model_kv_reusable(b, 0, 31), 0);
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 31), 30);
+    CHECK_EQ_INT(model_kv_resume(b, 0, 31), 30);
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 29), 29); /* the window of 29 (22 ..) is in the checkpoint too */
+    CHECK_EQ_INT(model_kv_reusable(b, 0, 17), 0);  /* that of 17 (10 ..) in neither */
     CHECK_MSG(eval_range(b, toks, 0, 4, lb, &err) == 0, "%s: starting over from 0 is always allowed (%s)", file,
               err.msg);
     printf("sliding-window checkpoint, %s: resumed 20 positions back, same logits over 10 positions\n", file);
