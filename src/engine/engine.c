@@ -162,17 +162,16 @@ static void assign(engine *e, request *r) {
         if (s->req) continue;
         int len = common_prefix(s->cache, s->n_cache, r->tokens, r->n_tokens);
         if (len > s->reuse_limit) len = s->reuse_limit;
-        /* where evaluation would start: a sliding-window ring (or its
-         * checkpoint, at an earlier point) must still hold the window */
+        /* At least one prompt token is evaluated: its logits start the
+         * reply. And a sliding-window ring (or its checkpoint, at an
+         * earlier point) must still hold the window before the start. */
         len = model_kv_reusable(e->m, i, len < r->n_tokens ? len : r->n_tokens - 1);
         if (len > best_len) best = &e->slots[i], best_len = len;
     }
     slot *s = best;
     s->req = r;
-    /* At least one prompt token is evaluated: its logits start the reply. */
-    s->n_prompt_done = best_len < r->n_tokens ? best_len : r->n_tokens - 1;
     /* a sliding-window ring may need its checkpoint put back for that */
-    s->n_prompt_done = model_kv_resume(e->m, (int)(s - e->slots), s->n_prompt_done);
+    s->n_prompt_done = model_kv_resume(e->m, (int)(s - e->slots), best_len);
     oc_log(OC_LOG_DEBUG, "loading cache slot id=%d cache=%d prompt=%d used=%d remaining=%d", (int)(s - e->slots),
            s->n_cache, r->n_tokens, s->n_prompt_done, r->n_tokens - s->n_prompt_done);
     s->n_cache = s->n_prompt_done;

@@ -231,17 +231,21 @@ static void attend_item(pass *p, float *tmp, attn_cached *cached, int g, int seq
     int lo = window && p->b->pos[t0] >= window ? p->b->pos[t0] - window + 1 : 0, n_kv = p->b->pos[t1 - 1] + 1 - lo;
     attn_scratch a = attn_scratch_of(tmp, m->params.n_ctx, hd);
     tensor_to_float_fn load = tensor_get_traits(m->kv.type)->to_float;
-    size_t head_off = (size_t)g * m->kv.head_bytes;
+    /* rows from position lo on, wrapping at a sliding layer's ring size */
+    const int cap = m->kv.cap[p->il];
+    const size_t seq_rows = model_kv_row(m, p->il, seq, 0) + (size_t)g * m->kv.head_bytes;
     int from = 0; /* from the start of the last panel the previous item filled */
     if (cached->seq == seq && cached->g == g && cached->lo == lo && cached->n <= n_kv)
         from = cached->n / TENSOR_ATTN_KEYS * TENSOR_ATTN_KEYS;
     *cached = (attn_cached){seq, g, lo, n_kv};
     for (int j = from; j < n_kv; j += TENSOR_ATTN_KEYS) {
         int rows = n_kv - j < TENSOR_ATTN_KEYS ? n_kv - j : TENSOR_ATTN_KEYS;
-        for (int r = 0; r < rows; r++) { /* a row at a time: a sliding layer's ring wraps */
-            size_t at = model_kv_row(m, p->il, seq, lo + j + r) + head_off;
+        int slot = (lo + j) % cap;
+        for (int r = 0; r < rows; r++) {
+            size_t at = seq_rows + (size_t)slot * m->kv.row_bytes;
             load(m->kv.k + at, a.stage + (size_t)r * hd, hd);
             load(m->kv.v + at, a.values + (size_t)(j + r) * hd, hd);
+            if (++slot == cap) slot = 0;
         }
         tensor_attn_pack_keys(a.keys, j, a.stage, (size_t)hd, rows, hd);
     }

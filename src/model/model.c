@@ -217,8 +217,9 @@ static int alloc_state(model *m, oc_error *err) {
     size_t rows = 0;
     for (int il = 0; il < hp->n_layer; il++) {
         bool ring = m->layers[il].swa && hp->n_swa > 0 && !p->swa_full && !hp->encoder;
-        int window_rows = ring && hp->n_swa < p->n_ctx ? hp->n_swa + p->n_batch - 1 : p->n_ctx;
-        kv->cap[il] = window_rows < p->n_ctx ? window_rows : p->n_ctx;
+        kv->cap[il] = p->n_ctx;
+        if (ring && hp->n_swa < p->n_ctx && hp->n_swa + p->n_batch - 1 < p->n_ctx)
+            kv->cap[il] = hp->n_swa + p->n_batch - 1;
         kv->row0[il] = rows;
         rows += (size_t)p->n_seq * (size_t)kv->cap[il];
     }

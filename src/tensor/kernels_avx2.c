@@ -562,14 +562,12 @@ INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const
         for (int r = 0; r < nr; r++) {
             lut_decode(t, x + (size_t)r * x_stride, b0, k, &D);
             for (int c = 0; c < nc; c += 2) {
-                const block_q8_0 *yb[2] = {(const block_q8_0 *)(y + (size_t)c * y_stride) + b0, NULL};
-                const float *ydc[2] = {yd[c], NULL};
-                if (c + 1 < nc) {
-                    yb[1] = (const block_q8_0 *)(y + (size_t)(c + 1) * y_stride) + b0;
-                    ydc[1] = yd[c + 1];
-                    lut_cols(&D, k, yb, ydc, acc[r] + c, 2);
-                } else
-                    lut_cols(&D, k, yb, ydc, acc[r] + c, 1);
+                const int c1 = c + 1 < nc ? c + 1 : c; /* a lone last token: its own pair, used once */
+                const block_q8_0 *yb[2] = {(const block_q8_0 *)(y + (size_t)c * y_stride) + b0,
+                                           (const block_q8_0 *)(y + (size_t)c1 * y_stride) + b0};
+                const float *ydc[2] = {yd[c], yd[c1]};
+                if (c1 > c) lut_cols(&D, k, yb, ydc, acc[r] + c, 2);
+                else lut_cols(&D, k, yb, ydc, acc[r] + c, 1);
             }
         }
     }
@@ -579,18 +577,19 @@ INLINE void gemm_lut(enum tensor_type t, int n, float *s, size_t s_stride, const
 TILE_KERNEL(mxfp4, TENSOR_MXFP4, gemm_lut)
 TILE_KERNEL(iq4_nl, TENSOR_IQ4_NL, gemm_lut)
 
-
+/* IQ4_XS sub-block ib's 6-bit scale, less 32: four low bits from
+ * scales_l, two high ones from scales_h. */
+INLINE short iq4xs_scale(const block_iq4_xs *x, int ib) {
+    return (short)((((x->scales_l[ib / 2] >> 4 * (ib & 1)) & 0xF) | (((x->scales_h >> 2 * ib) & 3) << 4)) - 32);
+}
 
 /* IQ4_XS: eight 32-element sub-blocks with 6-bit scales (minus 32), two a
  * step; maddubs pairs stay below 2 * 127 * 127, then madd applies the scale. */
 INLINE __m256 iq4xs_block(const block_iq4_xs *x, const block_q8_K *y, __m256 acc) {
     const __m256i table = _mm256_broadcastsi128_si256(loadu128(IQ4NL_VALUES));
     __m256i sumi = _mm256_setzero_si256();
-    unsigned sh = x->scales_h;
-    for (int ib = 0; ib < QK_K / 32; ib += 2, sh >>= 4) {
-        const int sl = x->scales_l[ib / 2];
-        const short ls1 = (short)(((sl & 0xF) | ((sh << 4) & 0x30)) - 32);
-        const short ls2 = (short)(((sl >> 4) | ((sh << 2) & 0x30)) - 32);
+    for (int ib = 0; ib < QK_K / 32; ib += 2) {
+        const short ls1 = iq4xs_scale(x, ib), ls2 = iq4xs_scale(x, ib + 1);
         const __m256i q1 = lookup_nibbles(x->qs + 16 * ib, table), q2 = lookup_nibbles(x->qs + 16 * ib + 16, table);
         const __m256i y1 = loadu256(y->qs + 32 * ib), y2 = loadu256(y->qs + 32 * ib + 32);
         const __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(y1, q1));
@@ -618,15 +617,10 @@ static void vec_dot_iq4_xs(int n, float *s, const void *vx, const void *vy) {
 
 INLINE void iq4xs_decode_block(const block_iq4_xs *x, sb_decoded *D) {
     const __m256i table = _mm256_broadcastsi128_si256(loadu128(IQ4NL_VALUES));
-    unsigned sh = x->scales_h;
-    for (int ib = 0; ib < QK_K / 32; ib += 2, sh >>= 4) {
-        const int sl = x->scales_l[ib / 2];
-        D->sc[ib] = _mm256_set1_epi16((short)(((sl & 0xF) | ((sh << 4) & 0x30)) - 32));
-        D->sc[ib + 1] = _mm256_set1_epi16((short)(((sl >> 4) | ((sh << 2) & 0x30)) - 32));
-        for (int j = ib; j < ib + 2; j++) {
-            D->q[j] = lookup_nibbles(x->qs + 16 * j, table);
-            D->aq[j] = _mm256_sign_epi8(D->q[j], D->q[j]);
-        }
+    for (int ib = 0; ib < QK_K / 32; ib++) {
+        D->sc[ib] = _mm256_set1_epi16(iq4xs_scale(x, ib));
+        D->q[ib] = lookup_nibbles(x->qs + 16 * ib, table);
+        D->aq[ib] = _mm256_sign_epi8(D->q[ib], D->q[ib]);
     }
     D->d = half_tab(&x->d);
 }
@@ -681,9 +675,6 @@ INLINE void gemm_superblocks(enum tensor_type t, int n, float *s, size_t s_strid
 TILE_KERNEL(q2_K, TENSOR_Q2_K, gemm_superblocks)
 TILE_KERNEL(q3_K, TENSOR_Q3_K, gemm_superblocks)
 TILE_KERNEL(iq4_xs, TENSOR_IQ4_XS, gemm_superblocks)
-
-
-
 
 /* ---- float types: several accumulators so FMA latency is hidden ---- */
 

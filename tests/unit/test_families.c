@@ -377,7 +377,7 @@ static void check_gemma_gelu(void) {
     free(x);
 }
 
-/* Evaluates tokens [from, to) of seq in one model_eval call (logits of
+/* Evaluates tokens [from, to) of sequence 0 in one model_eval call (logits of
  * the last into out); -1 with the error in err on failure. */
 static int eval_range(model *m, const int32_t *toks, int from, int to, float *out, oc_error *err) {
     return model_eval(m, toks + from, to - from, from, out, err);
