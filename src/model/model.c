@@ -291,57 +291,81 @@ static void release_pages(const gguf_file *f, const void *p, size_t len) {
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-/* The weights packed at load: every layer matrix and the output
- * projection whose type and shape have a packed layout (experts and the
- * small dense heads stay in place). A tied output shares its rows with
- * the token embeddings: their pages are given back too, and the few rows
- * a batch looks up come back from the page cache. */
+/* The weights packed at load: every layer matrix, each expert's matrices
+ * and the output projection whose type and shape have a packed layout
+ * (the small dense heads stay in place). A tied output shares its rows
+ * with the token embeddings: their pages are given back too, and the few
+ * rows a batch looks up come back from the page cache. */
 static size_t packable(const weight *w) {
     return w->data ? tensor_packed_size(w->type, w->n_in, w->n_out) : 0;
 }
 
-/* The matrices of a layer that may be packed. */
-#define LAYER_MATRICES 8
+/* A weight to pack: count matrices stride bytes apart in the file (the
+ * experts of a layer), packed one after another. */
+typedef struct pack_item {
+    weight *w;
+    int count;
+    size_t stride;
+} pack_item;
 
-static int packable_weights(model *m, weight **out) {
+/* The matrices of a layer that may be packed: the dense ones, and three
+ * expert tensors. */
+#define LAYER_DENSE 8
+#define LAYER_MATRICES (LAYER_DENSE + 3)
+
+static int packable_weights(model *m, pack_item *out) {
     int n = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
         layer *L = &m->layers[il];
-        weight *ws[LAYER_MATRICES] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wqkv, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < LAYER_MATRICES; i++)
-            if (packable(ws[i])) out[n++] = ws[i];
+        weight *ws[LAYER_DENSE] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wqkv, &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; i < LAYER_DENSE; i++)
+            if (packable(ws[i])) out[n++] = (pack_item){ws[i], 1, 0};
+        experts *x = L->moe;
+        if (!x) continue;
+        pack_item exps[] = {{&x->gate, m->hp.n_expert, x->gate_stride}, {&x->up, m->hp.n_expert, x->up_stride},
+                            {&x->down, m->hp.n_expert, x->down_stride}};
+        for (int i = 0; i < 3; i++)
+            if (packable(exps[i].w)) out[n++] = exps[i];
     }
-    if (packable(&m->output)) out[n++] = &m->output;
+    if (packable(&m->output)) out[n++] = (pack_item){&m->output, 1, 0};
     return n;
 }
 
+static size_t packed_item_bytes(const pack_item *it) {
+    return (packable(it->w) * (size_t)it->count + 63) & ~(size_t)63;
+}
+
 /* One arena for all of them. (Transparent huge pages for it made no
- * measurable difference to decoding on the 2-core test machine, so it
- * takes what the allocator gives.) Without the memory, the weights stay
+ * measurable difference to decoding on the 2-core test machine, nor to
+ * loading 3.4 GB of experts, whose time is the kernel zeroing fresh
+ * pages; so it takes what the allocator gives.) Without the memory, the weights stay
  * in place. */
 static void pack_weights(model *m) {
     if (m->params.no_pack) return;
-    weight **ws = oc_malloc(sizeof *ws * ((size_t)m->hp.n_layer * LAYER_MATRICES + 1));
-    const int n = packable_weights(m, ws);
+    pack_item *items = oc_malloc(sizeof *items * ((size_t)m->hp.n_layer * LAYER_MATRICES + 1));
+    const int n = packable_weights(m, items);
     size_t total = 0;
-    for (int i = 0; i < n; i++) total += (packable(ws[i]) + 63) & ~(size_t)63;
+    for (int i = 0; i < n; i++) total += packed_item_bytes(&items[i]);
     void *arena = NULL;
     if (n == 0 || posix_memalign(&arena, 64, total) != 0) {
-        free(ws);
+        free(items);
         return;
     }
     uint8_t *at = arena;
     for (int i = 0; i < n; i++) {
-        weight *w = ws[i];
-        const size_t size = packable(w);
-        tensor_pack(m->pool, w->type, w->data, at, w->n_in, w->n_out);
-        release_pages(m->gguf, w->data, tensor_row_size(w->type, w->n_in) * (size_t)w->n_out);
+        weight *w = items[i].w;
+        const size_t size = packable(w), rows_bytes = tensor_row_size(w->type, w->n_in) * (size_t)w->n_out;
+        for (int e = 0; e < items[i].count; e++) {
+            const uint8_t *src = (const uint8_t *)w->data + (size_t)e * items[i].stride;
+            tensor_pack(m->pool, w->type, src, at + (size_t)e * size, w->n_in, w->n_out);
+            release_pages(m->gguf, src, rows_bytes);
+        }
         w->packed = at;
-        at += (size + 63) & ~(size_t)63;
+        at += packed_item_bytes(&items[i]);
     }
     m->packed = arena;
     m->packed_bytes = total;
-    free(ws);
+    free(items);
 }
 
 static void resolve_params(model *m, const model_params *in) {

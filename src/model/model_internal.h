@@ -64,7 +64,8 @@ typedef struct scratch {
     /* MoE: router logits, chosen experts and weights per token, and the
      * rows routed to one expert (inputs, hidden, outputs). */
     float *moe_logits, *moe_w, *moe_x, *moe_h, *moe_h2, *moe_y, *moe_wrow, *moe_out;
-    int32_t *moe_sel, *moe_rows;
+    int32_t *moe_sel, *moe_rows, *moe_first; /* moe.c: routing, and the rows sorted by expert */
+    tensor_mm_group *moe_groups;
     int32_t *out_rows;          /* indices of the tokens whose logits are wanted */
     struct run *runs;           /* the batch split into runs of one sequence */
     float **attn_tmp;     /* per thread: one head's key panels, values and attention work */

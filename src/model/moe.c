@@ -4,8 +4,9 @@
  * (Mixtral, Qwen3), or the top k logits then a softmax over them
  * (gpt-oss). Tokens are grouped by expert so that each expert's matrices
  * run once per batch over all its tokens (prefill stays matrix x matrix).
- * Expert weights are 3-D tensors used in place from the mapping, in any
- * type with a vec_dot (gpt-oss ships MXFP4). */
+ * Expert weights are 3-D tensors in any type with a vec_dot (gpt-oss
+ * ships MXFP4), packed at load as the dense matrices are where the type
+ * has a packed layout (model.c), else used in place from the mapping. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,8 @@ int model_moe_bind(model *m, int il, oc_error *err) {
     return 0;
 }
 
+/* The experts' matmuls quantize every (token, expert) row of a batch at
+ * once: n_batch x n_expert_used of them. */
 size_t model_moe_scratch(const model *m, int n_batch) {
     size_t best = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
@@ -67,7 +70,7 @@ size_t model_moe_scratch(const model *m, int n_batch) {
         if (!x) continue;
         const weight *ws[] = {&x->router, &x->gate, &x->up, &x->down};
         for (int i = 0; i < 4; i++) {
-            size_t s = tensor_matmul_scratch_size(ws[i]->type, ws[i]->n_in, n_batch);
+            size_t s = tensor_matmul_scratch_size(ws[i]->type, ws[i]->n_in, i ? n_batch * m->hp.n_expert_used : n_batch);
             if (s > best) best = s;
         }
     }
@@ -78,17 +81,20 @@ void model_moe_alloc(model *m) {
     const model_hparams *hp = &m->hp;
     if (hp->n_expert <= 0) return;
     scratch *s = &m->s;
-    size_t nb = (size_t)m->params.n_batch, k = (size_t)hp->n_expert_used;
+    /* a row per token and selected expert */
+    size_t nb = (size_t)m->params.n_batch, k = (size_t)hp->n_expert_used, rows = nb * k;
     s->moe_logits = oc_aligned_alloc(nb * hp->n_expert * sizeof(float));
-    s->moe_w = oc_aligned_alloc(nb * k * sizeof(float));
-    s->moe_wrow = oc_aligned_alloc(nb * sizeof(float));
-    s->moe_x = oc_aligned_alloc(nb * hp->n_embd * sizeof(float));
-    s->moe_y = oc_aligned_alloc(nb * hp->n_embd * sizeof(float));
+    s->moe_w = oc_aligned_alloc(rows * sizeof(float));
+    s->moe_wrow = oc_aligned_alloc(rows * sizeof(float));
+    s->moe_x = oc_aligned_alloc(rows * hp->n_embd * sizeof(float));
+    s->moe_y = oc_aligned_alloc(rows * hp->n_embd * sizeof(float));
     s->moe_out = oc_aligned_alloc(nb * hp->n_embd * sizeof(float));
-    s->moe_h = oc_aligned_alloc(nb * hp->n_ff_exp * sizeof(float));
-    s->moe_h2 = oc_aligned_alloc(nb * hp->n_ff_exp * sizeof(float));
-    s->moe_sel = oc_malloc(nb * k * sizeof(int32_t));
-    s->moe_rows = oc_malloc(nb * sizeof(int32_t));
+    s->moe_h = oc_aligned_alloc(rows * hp->n_ff_exp * sizeof(float));
+    s->moe_h2 = oc_aligned_alloc(rows * hp->n_ff_exp * sizeof(float));
+    s->moe_sel = oc_malloc(rows * sizeof(int32_t));
+    s->moe_rows = oc_malloc(rows * sizeof(int32_t));
+    s->moe_groups = oc_malloc(2 * (size_t)hp->n_expert * sizeof(tensor_mm_group));
+    s->moe_first = oc_malloc(((size_t)hp->n_expert + 1) * sizeof(int32_t));
 }
 
 void model_moe_free(model *m) {
@@ -97,6 +103,8 @@ void model_moe_free(model *m) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) oc_aligned_free(bufs[i]);
     free(s->moe_sel);
     free(s->moe_rows);
+    free(s->moe_groups);
+    free(s->moe_first);
     if (!m->layers) return;
     for (int il = 0; il < m->hp.n_layer; il++) {
         experts *x = m->layers[il].moe;
@@ -151,30 +159,77 @@ static void oai_act(float *gate, const float *up, int n) {
     }
 }
 
-static void mm(model *m, const weight *w0, size_t stride, int e, const float *x, float *y, int n) {
-    tensor_matmul(m->pool, (const uint8_t *)w0->data + (size_t)e * stride, w0->type, x, y, w0->n_in, w0->n_out, n, m->s.quant);
+/* Expert e's matrix: packed (each expert's copy after the previous one's)
+ * or in place. */
+static const void *expert_matrix(const weight *w0, size_t stride, int e) {
+    if (w0->packed) return (const uint8_t *)w0->packed + (size_t)e * tensor_packed_size(w0->type, w0->n_in, w0->n_out);
+    return (const uint8_t *)w0->data + (size_t)e * stride;
 }
 
-/* Expert e over the cnt rows gathered in moe_x; adds weight * result. */
-static void run_expert(model *m, const experts *x, int e, int cnt, float *out) {
+/* Sorts the batch's (token, expert) pairs by expert, tokens in order
+ * within one: row r of moe_x is token moe_rows[r]'s input, weighted
+ * moe_wrow[r]; expert e has rows moe_first[e] .. moe_first[e + 1] - 1. */
+static void gather_rows(model *m, const float *xb, int n) {
     const model_hparams *hp = &m->hp;
     scratch *s = &m->s;
-    int F = hp->n_ff_exp, E = hp->n_embd;
-    mm(m, &x->gate, x->gate_stride, e, s->moe_x, s->moe_h, cnt);
-    mm(m, &x->up, x->up_stride, e, s->moe_x, s->moe_h2, cnt);
-    add_rows(s->moe_h, x->gate_b ? x->gate_b + (size_t)e * F : NULL, F, cnt);
-    add_rows(s->moe_h2, x->up_b ? x->up_b + (size_t)e * F : NULL, F, cnt);
-    for (int r = 0; r < cnt; r++) {
-        float *g = s->moe_h + (size_t)r * F, *u = s->moe_h2 + (size_t)r * F;
-        if (hp->moe_oai_act) oai_act(g, u, F);
-        else tensor_silu_mul(g, u, F);
+    const int k = hp->n_expert_used, E = hp->n_embd;
+    int32_t *first = s->moe_first;
+    memset(first, 0, ((size_t)hp->n_expert + 1) * sizeof *first);
+    for (int i = 0; i < n * k; i++) first[s->moe_sel[i] + 1]++;
+    for (int e = 0; e < hp->n_expert; e++) first[e + 1] += first[e];
+    for (int e = 0; e < hp->n_expert; e++) {
+        int r = first[e];
+        for (int i = 0; i < n * k; i++) {
+            if (s->moe_sel[i] != e) continue;
+            const int t = i / k;
+            memcpy(s->moe_x + (size_t)r * E, xb + (size_t)t * E, (size_t)E * sizeof(float));
+            s->moe_rows[r] = t;
+            s->moe_wrow[r++] = s->moe_w[i];
+        }
     }
-    mm(m, &x->down, x->down_stride, e, s->moe_h, s->moe_y, cnt);
-    add_rows(s->moe_y, x->down_b ? x->down_b + (size_t)e * E : NULL, E, cnt);
-    for (int r = 0; r < cnt; r++) {
-        float *o = out + (size_t)s->moe_rows[r] * E, w = s->moe_wrow[r];
-        const float *y = s->moe_y + (size_t)r * E;
-        for (int i = 0; i < E; i++) o[i] += w * y[i];
+}
+
+/* The groups of weight w0 (stride bytes between experts) for every expert
+ * with rows, writing row r's result at y + r * w0->n_out. */
+static int expert_groups(const model *m, const weight *w0, size_t stride, float *y, tensor_mm_group *g) {
+    const int32_t *first = m->s.moe_first;
+    int n = 0;
+    for (int e = 0; e < m->hp.n_expert; e++)
+        if (first[e + 1] > first[e])
+            g[n++] = (tensor_mm_group){expert_matrix(w0, stride, e), y + (size_t)first[e] * w0->n_out, first[e],
+                                       first[e + 1] - first[e]};
+    return n;
+}
+
+/* Adds each expert's bias (n_expert x dim, or NULL) to its rows of y. */
+static void add_expert_bias(const model *m, float *y, const float *b, int dim) {
+    const int32_t *first = m->s.moe_first;
+    for (int e = 0; b && e < m->hp.n_expert; e++)
+        add_rows(y + (size_t)first[e] * dim, b + (size_t)e * dim, dim, first[e + 1] - first[e]);
+}
+
+/* Every selected expert's gate and up projections, in one pass over the
+ * pool where the two share a type and layout (they always do in
+ * published files), then the activation. */
+static void experts_up(model *m, const experts *x, int rows) {
+    const model_hparams *hp = &m->hp;
+    scratch *s = &m->s;
+    const int F = hp->n_ff_exp, E = hp->n_embd;
+    tensor_mm_group *g = s->moe_groups;
+    int ng = expert_groups(m, &x->gate, x->gate_stride, s->moe_h, g);
+    const bool together = x->gate.type == x->up.type && !x->gate.packed == !x->up.packed;
+    if (!together) {
+        tensor_matmul_groups(m->pool, x->gate.type, x->gate.packed, s->moe_x, rows, E, F, g, ng, s->quant);
+        ng = 0;
+    }
+    ng += expert_groups(m, &x->up, x->up_stride, s->moe_h2, g + ng);
+    tensor_matmul_groups(m->pool, x->up.type, x->up.packed, s->moe_x, rows, E, F, g, ng, s->quant);
+    add_expert_bias(m, s->moe_h, x->gate_b, F);
+    add_expert_bias(m, s->moe_h2, x->up_b, F);
+    for (int r = 0; r < rows; r++) {
+        float *gate = s->moe_h + (size_t)r * F, *up = s->moe_h2 + (size_t)r * F;
+        if (hp->moe_oai_act) oai_act(gate, up, F);
+        else tensor_silu_mul(gate, up, F);
     }
 }
 
@@ -182,21 +237,22 @@ void model_moe_ffn(model *m, const layer *L, const float *xb, float *out, int n)
     const model_hparams *hp = &m->hp;
     scratch *s = &m->s;
     const experts *x = L->moe;
-    int k = hp->n_expert_used, E = hp->n_embd;
+    int k = hp->n_expert_used, E = hp->n_embd, rows = n * k;
     tensor_matmul(m->pool, x->router.data, x->router.type, xb, s->moe_logits, E, hp->n_expert, n, s->quant);
     add_rows(s->moe_logits, x->router_b, hp->n_expert, n);
     for (int t = 0; t < n; t++)
         route(hp, s->moe_logits + (size_t)t * hp->n_expert, s->moe_sel + (size_t)t * k, s->moe_w + (size_t)t * k);
+    gather_rows(m, xb, n);
+    experts_up(m, x, rows);
+    const int ng = expert_groups(m, &x->down, x->down_stride, s->moe_y, s->moe_groups);
+    tensor_matmul_groups(m->pool, x->down.type, x->down.packed, s->moe_h, rows, hp->n_ff_exp, E, s->moe_groups, ng,
+                         s->quant);
+    add_expert_bias(m, s->moe_y, x->down_b, E);
+    /* expert by expert, as the sums were always made */
     memset(out, 0, (size_t)n * E * sizeof(float));
-    for (int e = 0; e < hp->n_expert; e++) {
-        int cnt = 0;
-        for (int t = 0; t < n; t++)
-            for (int i = 0; i < k; i++)
-                if (s->moe_sel[(size_t)t * k + i] == e) {
-                    memcpy(s->moe_x + (size_t)cnt * E, xb + (size_t)t * E, (size_t)E * sizeof(float));
-                    s->moe_rows[cnt] = t;
-                    s->moe_wrow[cnt++] = s->moe_w[(size_t)t * k + i];
-                }
-        if (cnt) run_expert(m, x, e, cnt, out);
+    for (int r = 0; r < rows; r++) {
+        float *o = out + (size_t)s->moe_rows[r] * E, w = s->moe_wrow[r];
+        const float *y = s->moe_y + (size_t)r * E;
+        for (int i = 0; i < E; i++) o[i] += w * y[i];
     }
 }

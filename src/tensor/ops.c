@@ -21,19 +21,27 @@ size_t tensor_matmul_scratch_size(enum tensor_type wtype, int n_in, int n_tok) {
     return tensor_row_size(tr->vec_dot_type, n_in) * (size_t)n_tok + 64;
 }
 
-typedef struct matmul_job {
+/* One weight matrix against a run of quantized activation rows. */
+typedef struct mm_view {
     const uint8_t *W;
     size_t w_row_bytes;
+    size_t group_bytes;  /* packed W: bytes of TENSOR_GEMM_ROWS rows; 0: natural rows */
     const tensor_traits *tr;
-    tensor_from_float_fn quantize;
-    const float *X;
     const uint8_t *Xq;   /* activations in vec_dot_type */
     size_t xq_row_bytes;
-    uint8_t *Xq_out;
     float *Y;
-    size_t group_bytes;  /* packed W: bytes of TENSOR_GEMM_ROWS rows; 0: natural rows */
     int n_in, n_out, n_tok;
+} mm_view;
+
+typedef struct matmul_job {
+    mm_view v;
+    tensor_from_float_fn quantize;
+    const float *X;
+    uint8_t *Xq_out;
+    int n_rows;          /* activation rows to quantize */
     int chunk_rows;      /* rows a claim */
+    const tensor_mm_group *groups; /* tensor_matmul_groups: the matrices; NULL: v alone */
+    int n_groups, chunks_per_group;
     /* On a cache line of its own (the struct ends there): every claim by
      * one thread would otherwise evict the fields above from the other's
      * cache (a decode step's matmuls spent 7% of their time there). */
@@ -42,13 +50,13 @@ typedef struct matmul_job {
 
 static void quantize_rows(void *ctx, int ith, int nth) {
     matmul_job *j = ctx;
-    for (int t = ith; t < j->n_tok; t += nth)
-        j->quantize(j->X + (size_t)t * j->n_in, j->Xq_out + (size_t)t * j->xq_row_bytes, j->n_in);
+    for (int t = ith; t < j->n_rows; t += nth)
+        j->quantize(j->X + (size_t)t * j->v.n_in, j->Xq_out + (size_t)t * j->v.xq_row_bytes, j->v.n_in);
 }
 
 /* Tiles of ROWS_PER_CHUNK weight rows x TOKENS_PER_TILE tokens keep both the
  * weights and the activations of a tile in L1/L2 during prefill. */
-static void matmul_chunk_vec_dot(const matmul_job *j, int r0, int r1) {
+static void matmul_chunk_vec_dot(const mm_view *j, int r0, int r1) {
     for (int t0 = 0; t0 < j->n_tok; t0 += TOKENS_PER_TILE) {
         int t1 = t0 + TOKENS_PER_TILE < j->n_tok ? t0 + TOKENS_PER_TILE : j->n_tok;
         for (int t = t0; t < t1; t++) {
@@ -65,7 +73,7 @@ static void matmul_chunk_vec_dot(const matmul_job *j, int r0, int r1) {
  * TENSOR_GEMM_COLS tokens a call. The kernel decodes each weight block once
  * for all the tokens of the call; the tokens' activations (K * 1.1 bytes
  * each for Q8_K) stay in L2 while the chunk's row groups go over them. */
-static void matmul_chunk_gemm(const matmul_job *j, int r0, int r1) {
+static void matmul_chunk_gemm(const mm_view *j, int r0, int r1) {
     const int R = TENSOR_GEMM_ROWS, C = TENSOR_GEMM_COLS;
     for (int t = 0; t < j->n_tok; t += C) {
         int nc = j->n_tok - t < C ? j->n_tok - t : C;
@@ -91,55 +99,90 @@ static void matmul_chunk_gemm(const matmul_job *j, int r0, int r1) {
  * shape, so decoding token by token gives bit for bit the logits of one
  * batched prefill (vec_dot sums in another order, and a rounding
  * difference that flips one quantized activation shows in the logits). */
-static void matmul_chunk(const matmul_job *j, int r0, int r1) {
+static void matmul_chunk(const mm_view *j, int r0, int r1) {
     if (j->tr->gemm || j->group_bytes) matmul_chunk_gemm(j, r0, r1);
     else matmul_chunk_vec_dot(j, r0, r1);
+}
+
+/* Chunk c of a job: rows of its one matrix, or of group c / chunks_per_group. */
+static void matmul_claimed(const matmul_job *j, int c) {
+    mm_view v = j->v;
+    if (j->groups) {
+        const tensor_mm_group *g = &j->groups[c / j->chunks_per_group];
+        v.W = g->W;
+        v.Xq += (size_t)g->x0 * v.xq_row_bytes;
+        v.Y = g->Y;
+        v.n_tok = g->n_tok;
+        c %= j->chunks_per_group;
+    }
+    int r0 = c * j->chunk_rows;
+    int r1 = r0 + j->chunk_rows < v.n_out ? r0 + j->chunk_rows : v.n_out;
+    matmul_chunk(&v, r0, r1);
 }
 
 static void matmul_rows(void *ctx, int ith, int nth) {
     matmul_job *j = ctx;
     (void)ith;
     (void)nth;
-    const int rows = j->chunk_rows, n_chunks = (j->n_out + rows - 1) / rows;
+    const int per = (j->v.n_out + j->chunk_rows - 1) / j->chunk_rows;
+    const int n_chunks = j->groups ? per * j->n_groups : per;
     for (;;) {
         int c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed);
         if (c >= n_chunks) break;
-        int r0 = c * rows;
-        int r1 = r0 + rows < j->n_out ? r0 + rows : j->n_out;
-        matmul_chunk(j, r0, r1);
+        matmul_claimed(j, c);
     }
 }
 
-static int chunk_rows(const tensor_pool *pool, int n_out, int n_tok) {
+/* rows: the rows a decode step's threads share out (all the groups'). */
+static int chunk_rows(const tensor_pool *pool, int rows, int n_tok) {
     if (n_tok > DECODE_TOKENS) return ROWS_PER_CHUNK;
-    int r = n_out / (tensor_pool_size(pool) * DECODE_CHUNKS_PER_THREAD) / ROWS_PER_CHUNK * ROWS_PER_CHUNK;
+    int r = rows / (tensor_pool_size(pool) * DECODE_CHUNKS_PER_THREAD) / ROWS_PER_CHUNK * ROWS_PER_CHUNK;
     return r > ROWS_PER_CHUNK ? r : ROWS_PER_CHUNK;
+}
+
+/* Quantizes the job's n_rows activation rows (X) into scratch, then runs
+ * its chunks over the pool. */
+static void matmul_run(tensor_pool *pool, matmul_job *j, enum tensor_type wtype, const float *X, void *scratch) {
+    j->v.tr = tensor_get_traits(wtype);
+    j->v.w_row_bytes = tensor_row_size(wtype, j->v.n_in);
+    atomic_init(&j->next_chunk, 0);
+    if (j->v.tr->vec_dot_type == TENSOR_F32) {
+        j->v.Xq = (const uint8_t *)X;
+        j->v.xq_row_bytes = (size_t)j->v.n_in * sizeof(float);
+    } else {
+        j->X = X;
+        j->quantize = tensor_get_traits(j->v.tr->vec_dot_type)->from_float;
+        j->v.xq_row_bytes = tensor_row_size(j->v.tr->vec_dot_type, j->v.n_in);
+        j->Xq_out = scratch;
+        j->v.Xq = scratch;
+        /* One token is one row: only the caller would work, so the pool's
+         * wake-up and barrier would be pure cost (twice per matmul in
+         * every decode step). */
+        if (j->n_rows == 1) quantize_rows(j, 0, 1);
+        else tensor_pool_run(pool, quantize_rows, j);
+    }
+    tensor_pool_run(pool, matmul_rows, j);
 }
 
 static void matmul(tensor_pool *pool, const void *W, size_t group_bytes, enum tensor_type wtype, const float *X,
                    float *Y, int n_in, int n_out, int n_tok, void *scratch) {
-    matmul_job j = {
-        .W = W, .tr = tensor_get_traits(wtype), .X = X, .Y = Y, .group_bytes = group_bytes,
-        .n_in = n_in, .n_out = n_out, .n_tok = n_tok,
-    };
-    j.w_row_bytes = tensor_row_size(wtype, n_in);
-    atomic_init(&j.next_chunk, 0);
+    matmul_job j = {.v = {.W = W, .Y = Y, .group_bytes = group_bytes, .n_in = n_in, .n_out = n_out, .n_tok = n_tok},
+                    .n_rows = n_tok};
     j.chunk_rows = chunk_rows(pool, n_out, n_tok);
-    if (j.tr->vec_dot_type == TENSOR_F32) {
-        j.Xq = (const uint8_t *)X;
-        j.xq_row_bytes = (size_t)n_in * sizeof(float);
-    } else {
-        j.quantize = tensor_get_traits(j.tr->vec_dot_type)->from_float;
-        j.xq_row_bytes = tensor_row_size(j.tr->vec_dot_type, n_in);
-        j.Xq_out = scratch;
-        j.Xq = scratch;
-        /* One token is one row: only the caller would work, so the pool's
-         * wake-up and barrier would be pure cost (twice per matmul in
-         * every decode step). */
-        if (n_tok == 1) quantize_rows(&j, 0, 1);
-        else tensor_pool_run(pool, quantize_rows, &j);
-    }
-    tensor_pool_run(pool, matmul_rows, &j);
+    matmul_run(pool, &j, wtype, X, scratch);
+}
+
+void tensor_matmul_groups(tensor_pool *pool, enum tensor_type wtype, bool packed, const float *X, int n_rows,
+                          int n_in, int n_out, const tensor_mm_group *groups, int n_groups, void *scratch) {
+    if (n_groups <= 0) return;
+    int most = 0;
+    for (int g = 0; g < n_groups; g++) most = groups[g].n_tok > most ? groups[g].n_tok : most;
+    matmul_job j = {.v = {.n_in = n_in, .n_out = n_out},
+                    .n_rows = n_rows, .groups = groups, .n_groups = n_groups};
+    if (packed) j.v.group_bytes = tensor_packed_size(wtype, n_in, TENSOR_GEMM_ROWS);
+    j.chunk_rows = chunk_rows(pool, n_out * n_groups, most);
+    j.chunks_per_group = (n_out + j.chunk_rows - 1) / j.chunk_rows;
+    matmul_run(pool, &j, wtype, X, scratch);
 }
 
 void tensor_matmul(tensor_pool *pool, const void *W, enum tensor_type wtype, const float *X,

@@ -127,6 +127,22 @@ void tensor_pack(tensor_pool *pool, enum tensor_type wtype, const void *W, void 
 void tensor_matmul_packed(tensor_pool *pool, const void *Wp, enum tensor_type wtype, const float *X,
                           float *Y, int n_in, int n_out, int n_tok, void *scratch);
 
+/* Several matmuls of one shape and type in one pass over the pool (a
+ * mixture-of-experts layer: each selected expert's matrix against its own
+ * tokens). X holds n_rows activation rows, quantized once for all groups;
+ * group g multiplies its matrix W (packed when packed) by rows x0 ..
+ * x0 + n_tok - 1 of X into Y (n_tok rows of n_out). The threads share out
+ * the chunks of all the groups: a decode step's small matrices would
+ * leave them waiting at a barrier each. Same bits as one tensor_matmul per
+ * group. scratch: tensor_matmul_scratch_size(wtype, n_in, n_rows) bytes. */
+typedef struct tensor_mm_group {
+    const void *W;
+    float *Y;
+    int x0, n_tok;
+} tensor_mm_group;
+void tensor_matmul_groups(tensor_pool *pool, enum tensor_type wtype, bool packed, const float *X, int n_rows,
+                          int n_in, int n_out, const tensor_mm_group *groups, int n_groups, void *scratch);
+
 /* ---- elementwise ops (single-threaded; softmax and silu through the
  * ISA's kernels, the rest vectorised by the compiler) ---- */
 void tensor_rmsnorm(float *out, const float *x, const float *w, int n, float eps);

@@ -336,6 +336,29 @@ static int make_qwen3moe(gen *g, const gguf_file *demo, const char *dir) {
     return finish(g, dir);
 }
 
+/* qwen3moe with quantized experts that have packed layouts (Q8_0, Q4_0),
+ * the rest F32: everything packed is an expert. Layer 0's gate and up
+ * share a type (one grouped matmul), layer 1's do not (two). */
+static int make_qwen3moe_quant(gen *g, const gguf_file *demo, const char *dir) {
+    start(g, demo, "qwen3moe", 2, 112);
+    g->file = "qwen3moe-quant";
+    expert_keys(g);
+    static const enum tensor_type types[2][3] = {{TENSOR_Q8_0, TENSOR_Q8_0, TENSOR_Q4_0},
+                                                 {TENSOR_Q8_0, TENSOR_Q4_0, TENSOR_Q8_0}};
+    const char *mats[3] = {"ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight"};
+    char name[96];
+    for (int il = 0; il < 2; il++) {
+        attn(g, il, false), qk_norm(g, il);
+        layer_tensor(g, il, "ffn_norm.weight", E, 1, 1, 0.1f, 1);
+        layer_tensor(g, il, "ffn_gate_inp.weight", E, N_EXP, 1, 0.3f, 0);
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s", il, mats[i]);
+            tensor_q(g, name, i == 2 ? FF_EXP : E, i == 2 ? E : FF_EXP, N_EXP, 0.3f, types[il][i]);
+        }
+    }
+    return finish(g, dir);
+}
+
 /* gpt-oss: biases everywhere, attention sinks, every other layer sliding
  * (8 tokens), YaRN rope (factor 32 over an original context of 64), MXFP4
  * experts with the clamped SwiGLU. */
@@ -511,7 +534,7 @@ int main(int argc, char **argv) {
     static gen g;
     int (*makers[])(gen *, const gguf_file *, const char *) = {
         make_qwen2, make_qwen3, make_gemma, make_gemma2, make_gemma3, make_phi3, make_gemma_embedding,
-        make_mixtral, make_qwen3moe, make_gptoss, make_qwen3_quant,
+        make_mixtral, make_qwen3moe, make_gptoss, make_qwen3_quant, make_qwen3moe_quant,
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof makers / sizeof makers[0]; i++) rc |= makers[i](&g, demo, argv[1]);

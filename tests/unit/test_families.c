@@ -295,7 +295,8 @@ static void check_shift(const char *file, const char *key, uint32_t value, const
 /* Packed weights (tensor_pack) against the file's layout: a batch of two
  * sequences' prompts with every token's logits, then a decode step of
  * both, bit for bit. qwen3-quant has Q8_0, Q4_K and Q6_K matrices with
- * packed layouts beside IQ4 ones without. */
+ * packed layouts beside IQ4 ones without; qwen3moe-quant Q8_0 and Q4_0
+ * experts (gate and up of one type in layer 0, of two in layer 1). */
 static void check_packed(const char *file) {
     char path[256];
     snprintf(path, sizeof path, "tests/data/models/%s", file);
@@ -522,6 +523,7 @@ int main(void) {
     model_free(m);
     check_embedding("embeddinggemma-ollama.gguf");
     check_packed("qwen3-quant.gguf");
+    check_packed("qwen3moe-quant.gguf"); /* only its experts have packed layouts */
     check_shift("gemma3.gguf", NULL, 0, "gemma3 sliding layer (own rope base)");
     check_shift("gemma3.gguf", "gemma3.attention.sliding_window_pattern", 1, "gemma3 global layer (linear scaling)");
     check_shift("gpt-oss.gguf", NULL, 0, "gpt-oss (YaRN)");

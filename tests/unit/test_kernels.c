@@ -619,6 +619,41 @@ static void check_matmul_chunks(enum tensor_type t, tensor_pool *pool) {
     free(W); free(Wp); free(X); free(Y1); free(Yn); free(scratch);
 }
 
+/* tensor_matmul_groups (a MoE layer's experts in one pass) against one
+ * tensor_matmul per group, on the file's layout and, where the type has
+ * one, the packed one: three matrices, groups of 3, 1 and 10 tokens (a
+ * prefill's tiles), then of one token each (a decode step's long claims),
+ * a matrix used by two groups. */
+static void check_matmul_groups(enum tensor_type t, tensor_pool *pool) {
+    enum { N_IN = 512, N_OUT = 40, N_ROWS = 14, N_MAT = 3 };
+    const size_t rb = tensor_row_size(t, N_IN), msz = rb * N_OUT, psz = tensor_packed_size(t, N_IN, N_OUT);
+    uint8_t *W = malloc(msz * N_MAT), *Wp = malloc(psz ? psz * N_MAT : 1);
+    float *X = malloc(sizeof(float) * N_IN * N_ROWS), *want = malloc(sizeof(float) * N_OUT * N_ROWS);
+    float *got = malloc(sizeof(float) * N_OUT * N_ROWS);
+    void *scratch = malloc(tensor_matmul_scratch_size(t, N_IN, N_ROWS));
+    for (int r = 0; r < N_OUT * N_MAT; r++) fill_weights(t, W + (size_t)r * rb, N_IN);
+    for (int e = 0; psz && e < N_MAT; e++) tensor_pack(pool, t, W + msz * e, Wp + psz * e, N_IN, N_OUT);
+    fill_floats(X, N_IN * N_ROWS, 1.0f);
+    static const int prefill[][3] = {{0, 0, 3}, {2, 3, 1}, {1, 4, 10}}; /* matrix, x0, n_tok */
+    static const int decode[][3] = {{2, 0, 1}, {0, 1, 1}, {2, 2, 1}};
+    for (int packed = 0; packed <= (psz > 0); packed++)
+        for (int d = 0; d < 2; d++) {
+            const int(*spec)[3] = d ? decode : prefill, rows = d ? 3 : N_ROWS;
+            tensor_mm_group g[3];
+            for (int i = 0; i < 3; i++) {
+                const uint8_t *m = packed ? Wp + psz * spec[i][0] : W + msz * spec[i][0];
+                g[i] = (tensor_mm_group){m, got + (size_t)spec[i][1] * N_OUT, spec[i][1], spec[i][2]};
+                tensor_matmul(pool, W + msz * spec[i][0], t, X + (size_t)spec[i][1] * N_IN, want + (size_t)spec[i][1] * N_OUT,
+                              N_IN, N_OUT, spec[i][2], scratch);
+            }
+            for (int i = 0; i < N_OUT * rows; i++) got[i] = NAN;
+            tensor_matmul_groups(pool, t, packed, X, rows, N_IN, N_OUT, g, 3, scratch);
+            CHECK_MSG(memcmp(want, got, sizeof(float) * N_OUT * (size_t)rows) == 0, "%s grouped matmul (%s, %s) differs",
+                      tensor_type_name(t), packed ? "packed" : "rows", d ? "decode" : "prefill");
+        }
+    free(W); free(Wp); free(X); free(want); free(got); free(scratch);
+}
+
 static void test_packed(void) {
     static const int blocks[] = {1, 2, 7, 9};
     static const int ncs[] = {1, 2, 3, 4, 5, 13, 17, TENSOR_GEMM_COLS};
@@ -638,6 +673,7 @@ static void test_packed(void) {
             types++;
         }
         if (t == TENSOR_Q8_0 || t == TENSOR_Q4_K || t == TENSOR_Q6_K || t == TENSOR_F16) check_matmul_chunks(t, pool);
+        check_matmul_groups(t, pool);
         if (tensor_packed_size(t, 512, 40)) {
             CHECK(tensor_packed_size(t, 512, 36) == 0); /* rows not a whole number of groups */
             for (int n_tok = 1; n_tok <= 40; n_tok += 13) check_matmul_packed(t, pool, 512, 40, n_tok);
