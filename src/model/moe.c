@@ -177,16 +177,14 @@ static void gather_rows(model *m, const float *xb, int n) {
     memset(first, 0, ((size_t)hp->n_expert + 1) * sizeof *first);
     for (int i = 0; i < n * k; i++) first[s->moe_sel[i] + 1]++;
     for (int e = 0; e < hp->n_expert; e++) first[e + 1] += first[e];
-    for (int e = 0; e < hp->n_expert; e++) {
-        int r = first[e];
-        for (int i = 0; i < n * k; i++) {
-            if (s->moe_sel[i] != e) continue;
-            const int t = i / k;
-            memcpy(s->moe_x + (size_t)r * E, xb + (size_t)t * E, (size_t)E * sizeof(float));
-            s->moe_rows[r] = t;
-            s->moe_wrow[r++] = s->moe_w[i];
-        }
+    for (int i = 0; i < n * k; i++) { /* first[e] moves on to expert e + 1's start */
+        const int r = first[s->moe_sel[i]]++, t = i / k;
+        memcpy(s->moe_x + (size_t)r * E, xb + (size_t)t * E, (size_t)E * sizeof(float));
+        s->moe_rows[r] = t;
+        s->moe_wrow[r] = s->moe_w[i];
     }
+    memmove(first + 1, first, (size_t)hp->n_expert * sizeof *first);
+    first[0] = 0;
 }
 
 /* The groups of weight w0 (stride bytes between experts) for every expert
