@@ -44,6 +44,11 @@ ANCHOR = {
 NOISY = 0.05  # other_cpu above this is flagged
 
 
+# Mixture-of-experts models (bench/make_moe_model.c) read only the selected experts per
+# token: the file's size gives no generation ceiling.
+MOE_MODELS = ("qwen3moe-", "gpt-oss-")
+
+
 def anchor(model, threads, test):
     a = ANCHOR.get((model, threads), {}).get(test)
     return sum(a) / len(a) if a else None
@@ -162,7 +167,9 @@ def main():
                 if not size and res.get("model") and os.path.exists(res["model"]):
                     size = os.path.getsize(res["model"])
         b = bw(t)
-        if size and b:
+        if model.startswith(MOE_MODELS):
+            cells.append("n/a (MoE)")
+        elif size and b:
             ceil = b * 1e9 / size
             cells.append(f"{ceil:.1f}" + (f" ({100 * tg_ours / ceil:.0f}%)" if tg_ours else ""))
         else:
@@ -186,7 +193,8 @@ def main():
             print(f"- membw {phase}: " + "; ".join(
                 f"{t} thread{'s' if t > 1 else ''} median {v[1]:.1f} GB/s (best {v[0]:.1f}, min {v[2]:.1f})"
                 for t, v in sorted(membw[phase].items())))
-    print(f"- {tgk} ceiling = mean median membw at that thread count / model file bytes.")
+    print(f"- {tgk} ceiling = mean median membw at that thread count / model file bytes"
+          " (not for MoE models, which read only the experts a token selects).")
     noisy = [f"{k[2]} {k[0]} t{k[1]} ({100 * r['other_cpu']:.0f}%)" for k, r in runs.items()
              if r.get("other_cpu", 0) > NOISY]
     if noisy:

@@ -12,8 +12,10 @@
 #
 # Usage: bench/run.sh [options]          (`make bench` runs it with none)
 #   --models "P:T ..."   models as preset:type of make-bench-model.py
-#                        (default "llama-1b:q4_k_m llama-1b:q8_0 llama-1b:f16 qwen2-0.5b:q4_k_m qwen2-0.5b:q8_0");
-#                        missing files are made
+#                        (default "llama-1b:q4_k_m llama-1b:q8_0 llama-1b:f16 qwen2-0.5b:q4_k_m qwen2-0.5b:q8_0"),
+#                        or the mixture-of-experts ones of bench/make_moe_model.c:
+#                        qwen3moe-8l:q4_k_m (Qwen3-30B-A3B's layers, 8 of them), gpt-oss-6l:mxfp4
+#                        (gpt-oss-20b's, 6); missing files are made
 #                        in bench/models/P-T.gguf.  A path to an existing .gguf also works.
 #   --threads "1 2"      thread counts (default "1 2")
 #   --reps N             repetitions per test (default 3)
@@ -120,6 +122,17 @@ for spec in $MODELS; do
     [[ "$spec" == *:* ]] || die "model '$spec' is not PRESET:TYPE (e.g. llama-1b:q4_k_m) or a .gguf path"
     preset=${spec%%:*}; type=${spec#*:}
     f=$MODEL_DIR/$preset-$type.gguf
+    if [ ! -s "$f" ] && [[ "$spec" == qwen3moe-8l:q4_k_m || "$spec" == gpt-oss-6l:mxfp4 ]]; then
+        log "making $f (bench/make_moe_model.c: random weights, real layer shapes)"
+        [ -f build/libollama_core.a ] || die "bench/make_moe_model.c links build/libollama_core.a: run 'make build' first"
+        cc -O2 -Isrc bench/make_moe_model.c build/libollama_core.a -lm -lpthread \
+           $(pkg-config --libs libpcre2-8 libutf8proc libcrypto) -o "$OUT/make_moe_model" \
+            || die "cannot build bench/make_moe_model.c"
+        arch=${preset%-*l}; layers=${preset##*-}; layers=${layers%l}
+        "$OUT/make_moe_model" "$arch" "$f.tmp" "$TOOLS/../testdata/vocab/ggml-vocab-qwen2.gguf" "$layers" >&2 \
+            || { rm -f "$f.tmp"; die "make_moe_model $arch failed"; }
+        mv "$f.tmp" "$f" || die "cannot move $f.tmp to $f"
+    fi
     if [ ! -s "$f" ]; then
         log "making $f (random weights, real shapes)"
         [ -x /usr/bin/python3 ] || die "/usr/bin/python3 (with Debian's python3-numpy) is needed to make models"
