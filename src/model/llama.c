@@ -405,8 +405,7 @@ static void ffn_block(model *m, pass *p) {
         matmul(m, &L->w_up, m->s.xb, m->s.hb2, n);
         model_phi3_swiglu(m, m->s.hb2, n);
     } else {
-        matmul(m, &L->w_gate, m->s.xb, m->s.hb, n);
-        matmul(m, &L->w_up, m->s.xb, m->s.hb2, n);
+        model_matmul_pair(m, &L->w_gate, &L->w_up, m->s.xb, m->s.hb, m->s.hb2, n);
         run_rows(m, m->hp.ffn_gelu ? task_geglu : task_silu, p);
     }
     matmul(m, &L->w_down, m->s.hb, m->s.xb, n);

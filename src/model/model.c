@@ -280,6 +280,20 @@ void model_matmul(model *m, const weight *w, const float *x, float *y, int n) {
     else tensor_matmul(m->pool, w->data, w->type, x, y, w->n_in, w->n_out, n, m->s.quant);
 }
 
+/* a = wa x and b = wb x: in one pass over the pool, x quantized once,
+ * where the two matrices share a shape, type and layout (a feed-forward's
+ * gate and up). */
+void model_matmul_pair(model *m, const weight *wa, const weight *wb, const float *x, float *a, float *b, int n) {
+    if (wa->type != wb->type || wa->n_in != wb->n_in || wa->n_out != wb->n_out || !wa->packed != !wb->packed) {
+        model_matmul(m, wa, x, a, n);
+        model_matmul(m, wb, x, b, n);
+        return;
+    }
+    const tensor_mm_group g[2] = {{wa->packed ? wa->packed : wa->data, a, 0, n},
+                                  {wb->packed ? wb->packed : wb->data, b, 0, n}};
+    tensor_matmul_groups(m->pool, wa->type, wa->packed, x, n, wa->n_in, wa->n_out, g, 2, m->s.quant);
+}
+
 /* Gives the mapped pages of [p, p + len) back: after packing the forward
  * pass never reads them, and they would count twice in the process's
  * resident memory. Only whole pages inside the range, and only for an

@@ -189,5 +189,6 @@ void model_llama_embed(model *m, const model_batch *b, float *out);
 
 /* y = w x for n rows of x, from the packed copy where there is one. */
 void model_matmul(model *m, const weight *w, const float *x, float *y, int n);
+void model_matmul_pair(model *m, const weight *wa, const weight *wb, const float *x, float *a, float *b, int n);
 
 #endif
