@@ -61,10 +61,11 @@ typedef struct scratch {
     float *rope_cos, *rope_sin; /* n_batch x n_rot/2 */
     float *rope_cos_swa, *rope_sin_swa; /* the same for sliding layers with their own rope, or NULL */
     float *dense;               /* pooled vectors through dense_2 (embeddinggemma), or NULL */
-    /* MoE: router logits, chosen experts and weights per token, and the
-     * rows routed to one expert (inputs, hidden, outputs). */
+    /* MoE: router logits, chosen experts and weights per token, and a
+     * row per (token, chosen expert), sorted by expert (inputs, hidden,
+     * outputs; moe.c). */
     float *moe_logits, *moe_w, *moe_x, *moe_h, *moe_h2, *moe_y, *moe_wrow, *moe_out;
-    int32_t *moe_sel, *moe_rows, *moe_first; /* moe.c: routing, and the rows sorted by expert */
+    int32_t *moe_sel, *moe_rows, *moe_first;
     tensor_mm_group *moe_groups;
     int32_t *out_rows;          /* indices of the tokens whose logits are wanted */
     struct run *runs;           /* the batch split into runs of one sequence */
@@ -189,6 +190,7 @@ void model_llama_embed(model *m, const model_batch *b, float *out);
 
 /* y = w x for n rows of x, from the packed copy where there is one. */
 void model_matmul(model *m, const weight *w, const float *x, float *y, int n);
+/* a = wa x and b = wb x, in one pass where the two share shape and type. */
 void model_matmul_pair(model *m, const weight *wa, const weight *wb, const float *x, float *a, float *b, int n);
 
 #endif
