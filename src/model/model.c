@@ -280,11 +280,15 @@ void model_matmul(model *m, const weight *w, const float *x, float *y, int n) {
     else tensor_matmul(m->pool, w->data, w->type, x, y, w->n_in, w->n_out, n, m->s.quant);
 }
 
+bool model_same_layout(const weight *a, const weight *b) {
+    return a->type == b->type && a->n_in == b->n_in && a->n_out == b->n_out && !a->packed == !b->packed;
+}
+
 /* a = wa x and b = wb x: in one pass over the pool, x quantized once,
  * where the two matrices share a shape, type and layout (a feed-forward's
  * gate and up). */
 void model_matmul_pair(model *m, const weight *wa, const weight *wb, const float *x, float *a, float *b, int n) {
-    if (wa->type != wb->type || wa->n_in != wb->n_in || wa->n_out != wb->n_out || !wa->packed != !wb->packed) {
+    if (!model_same_layout(wa, wb)) {
         model_matmul(m, wa, x, a, n);
         model_matmul(m, wb, x, b, n);
         return;

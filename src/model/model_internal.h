@@ -190,6 +190,9 @@ void model_llama_embed(model *m, const model_batch *b, float *out);
 
 /* y = w x for n rows of x, from the packed copy where there is one. */
 void model_matmul(model *m, const weight *w, const float *x, float *y, int n);
+/* Whether two matrices can share a grouped matmul (tensor_matmul_groups):
+ * the same shape, type and layout (packed or not). */
+bool model_same_layout(const weight *a, const weight *b);
 /* a = wa x and b = wb x, in one pass where the two share shape and type. */
 void model_matmul_pair(model *m, const weight *wa, const weight *wb, const float *x, float *a, float *b, int n);
 

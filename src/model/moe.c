@@ -215,8 +215,7 @@ static void experts_up(model *m, const experts *x, int rows) {
     const int F = hp->n_ff_exp, E = hp->n_embd;
     tensor_mm_group *g = s->moe_groups;
     int ng = expert_groups(m, &x->gate, x->gate_stride, s->moe_h, g);
-    const bool together = x->gate.type == x->up.type && !x->gate.packed == !x->up.packed;
-    if (!together) {
+    if (!model_same_layout(&x->gate, &x->up)) {
         tensor_matmul_groups(m->pool, x->gate.type, x->gate.packed, s->moe_x, rows, E, F, g, ng, s->quant);
         ng = 0;
     }
